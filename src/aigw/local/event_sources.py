@@ -1,0 +1,297 @@
+"""Connect moto's event sources to in-process handlers, with the event shapes AWS sends.
+
+moto's own delivery either needs Docker (Lambda) or sends placeholder events (an SNS record
+whose ``TopicArn`` is ``arn:aws:sns:EXAMPLE``), and EventBridge has no Lambda target and Step
+Functions emits no status-change events at all. Each gap is one small patch here:
+
+- ``LambdaFunction.invoke`` (every Lambda invocation inside moto) → :class:`LambdaBridge`;
+- SNS → Lambda subscriptions: the real record (topic, subject, message attributes), async;
+- DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``;
+- EventBridge rules: Lambda and Step Functions targets, with ``Input``/``InputPath``/
+  ``InputTransformer``;
+- Step Functions: "Step Functions Execution Status Change" events for STANDARD machines
+  (as AWS: EXPRESS machines emit none), so rules on FAILED/TIMED_OUT/ABORTED executions work.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moto.awslambda import models as lambda_models
+from moto.events import models as events_models
+from moto.events.utils import EventTemplateParser
+from moto.sns import models as sns_models
+from moto.stepfunctions.parser.backend import execution as sfn_execution
+
+from aigw.local.lambda_bridge import LambdaBridge
+
+LOG = logging.getLogger("aigw.local.events")
+
+#: Local stand-in for "retry until the records expire" (MaximumRetryAttempts = -1).
+STREAM_ATTEMPTS_WHEN_UNBOUNDED = 10
+
+
+@dataclass
+class StreamMapping:
+    """The parts of an ``AWS::Lambda::EventSourceMapping`` on a stream that shape delivery."""
+
+    batch_size: int = 100
+    maximum_retry_attempts: int = -1
+
+
+def _iso(moment: datetime.datetime | float | None = None) -> str:
+    if moment is None:
+        moment = datetime.datetime.now(datetime.UTC)
+    elif isinstance(moment, int | float):
+        moment = datetime.datetime.fromtimestamp(moment, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class EventSources:
+    """Installs the patches for one running deployment; ``uninstall`` restores moto."""
+
+    def __init__(self, bridge: LambdaBridge) -> None:
+        self.bridge = bridge
+        self.stream_mappings: dict[tuple[str, str], StreamMapping] = {}
+        self._originals: list[tuple[Any, str, Any]] = []
+
+    # ------------------------------------------------------------------ patching
+    def _patch(self, owner: Any, name: str, replacement: Callable[..., Any]) -> None:
+        self._originals.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, replacement)
+
+    def install(self) -> None:
+        sources = self
+        original_publish = sns_models.Subscription.publish
+        original_send_to_targets = events_models.Rule.send_to_targets
+        original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
+        original_start = sfn_execution.Execution.start
+
+        def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+            return sources._invoke(function, body, request_headers, response_headers)
+
+        def publish(subscription: Any, message: str, message_id: str, *args: Any, **kw: Any):
+            if subscription.protocol != "lambda":
+                return original_publish(subscription, message, message_id, *args, **kw)
+            return sources._publish_to_lambda(subscription, message, message_id, *args, **kw)
+
+        def send_dynamodb_items(backend: Any, function_arn: str, items: list, source: str):
+            return sources._send_stream_records(backend, function_arn, items, source)
+
+        def send_to_targets(rule: Any, event: dict, transform_input: bool = True) -> None:
+            sources._send_to_targets(rule, event, transform_input, original_send_to_targets)
+
+        def start(execution: Any) -> None:
+            original_start(execution)
+            sources._execution_status_changed(execution, "RUNNING")
+
+        def terminated(communication: Any) -> None:
+            original_terminated(communication)
+            execution = communication.execution
+            status = execution.exec_status
+            sources._execution_status_changed(execution, getattr(status, "value", str(status)))
+
+        self._patch(lambda_models.LambdaFunction, "invoke", invoke)
+        self._patch(sns_models.Subscription, "publish", publish)
+        self._patch(lambda_models.LambdaBackend, "send_dynamodb_items", send_dynamodb_items)
+        self._patch(events_models.Rule, "send_to_targets", send_to_targets)
+        self._patch(sfn_execution.Execution, "start", start)
+        self._patch(sfn_execution.BaseExecutionWorkerCommunication, "terminated", terminated)
+
+    def uninstall(self) -> None:
+        while self._originals:
+            owner, name, original = self._originals.pop()
+            setattr(owner, name, original)
+
+    # ------------------------------------------------------------------ Lambda API
+    def _invoke(
+        self, function: Any, body: Any, request_headers: Any, response_headers: Any
+    ) -> bytes:
+        event = json.loads(body) if body else {}
+        invocation_type = (request_headers or {}).get("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            self.bridge.invoke_async(function.function_arn, event)
+            return b""
+        result = self.bridge.invoke(function.function_arn, event)
+        if result.function_error:
+            response_headers["x-amz-function-error"] = result.function_error
+        return result.payload
+
+    # ------------------------------------------------------------------ SNS
+    def _publish_to_lambda(
+        self,
+        subscription: Any,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        message_structure: str | None = None,
+    ) -> None:
+        matcher = subscription._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return
+        if message_structure == "json":
+            message = subscription._parse_message_structure(message, subscription.protocol)
+        attributes = {
+            name: {"Type": value["Type"], "Value": value["Value"]}
+            for name, value in (message_attributes or {}).items()
+        }
+        record = {
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": subscription.arn,
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": message_id,
+                "TopicArn": subscription.topic.arn,
+                "Subject": subject,
+                "Message": message,
+                "Timestamp": _iso(),
+                "SignatureVersion": "1",
+                "Signature": "LOCAL",
+                "SigningCertUrl": "",
+                "UnsubscribeUrl": "",
+                "MessageAttributes": attributes,
+            },
+        }
+        self.bridge.invoke_async(subscription.endpoint, {"Records": [record]}, source="sns")
+
+    # ------------------------------------------------------------------ DynamoDB streams
+    def _send_stream_records(
+        self, backend: Any, function_arn: str, items: list[Any], source: str
+    ) -> str:
+        mapping = self.stream_mappings.get((function_arn, source), StreamMapping())
+        region = backend.region_name
+        # Lambda retries a failing stream batch until the records expire (-1) or the
+        # mapping's MaximumRetryAttempts; locally an unbounded retry would wedge the shard.
+        retries = mapping.maximum_retry_attempts
+        attempts = retries + 1 if retries >= 0 else STREAM_ATTEMPTS_WHEN_UNBOUNDED
+        for item in items:
+            record = item.to_json()
+            dynamodb = dict(record["dynamodb"])
+            created = dynamodb.get("ApproximateCreationDateTime")
+            if isinstance(created, datetime.datetime):
+                dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+            self.bridge.async_invoker.submit(
+                function_arn,
+                {
+                    "eventID": record["eventID"],
+                    "eventName": record["eventName"],
+                    "eventVersion": record["eventVersion"],
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": region,
+                    "dynamodb": dynamodb,
+                    "eventSourceARN": source,
+                },
+                source=f"stream {source}",
+                batch_size=mapping.batch_size,
+                attempts=attempts,
+            )
+        # A truthy answer tells moto's shard the records were taken (it clears its buffer).
+        return "queued"
+
+    # ------------------------------------------------------------------ EventBridge
+    def _send_to_targets(
+        self,
+        rule: Any,
+        event: dict[str, Any],
+        transform_input: bool,
+        original: Callable[..., None],
+    ) -> None:
+        if not rule.event_pattern.matches_event(event):
+            return
+        event = dict(event)
+        if isinstance(event.get("time"), int | float):
+            event["time"] = _iso(event["time"])[:-5] + "Z"
+        event.pop("ingestion-time", None)
+        others = []
+        for target in rule.targets:
+            arn = target.get("Arn", "")
+            service = arn.split(":")[2] if arn.count(":") >= 5 else ""
+            if service not in ("lambda", "states"):
+                others.append(target)
+                continue
+            payload = _target_input(target, event) if transform_input else event
+            if service == "lambda":
+                self.bridge.invoke_async(arn, payload, source=f"rule {rule.name}")
+            else:
+                _start_execution(arn, payload)
+        if others:
+            rest = copy.copy(rule)
+            rest.targets = others
+            original(rest, event, transform_input)
+
+    # ------------------------------------------------------------------ Step Functions
+    def _execution_status_changed(self, execution: Any, status: str) -> None:
+        machine = execution.state_machine
+        if getattr(machine, "sm_type", "STANDARD") != "STANDARD":
+            return
+        stop = execution.stop_date
+        detail = {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": machine.arn,
+            "name": execution.name,
+            "status": status,
+            "startDate": int(execution.start_date.timestamp() * 1000),
+            "stopDate": int(stop.timestamp() * 1000) if stop and status != "RUNNING" else None,
+            "input": json.dumps(execution.input_data),
+            "output": json.dumps(execution.output) if execution.output is not None else None,
+            "inputDetails": {"included": True},
+            "outputDetails": {"included": True} if execution.output is not None else None,
+            "error": execution.error,
+            "cause": execution.cause,
+        }
+        backend = events_models.events_backends[execution.account_id][execution.region_name]
+        try:
+            backend.put_events(
+                [
+                    {
+                        "Source": "aws.states",
+                        "DetailType": "Step Functions Execution Status Change",
+                        "Detail": json.dumps(detail),
+                        "Resources": [execution.exec_arn],
+                    }
+                ]
+            )
+        except Exception:
+            # A broken rule target must not break the execution that emitted the event.
+            LOG.exception("delivering the status change of %s failed", execution.exec_arn)
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        from jsonpath_ng.ext import parse
+
+        matches = [match.value for match in parse(target["InputPath"]).find(event)]
+        return matches[0] if matches else None
+    transformer = target.get("InputTransformer")
+    if transformer:
+        return EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,
+        )
+    return event
+
+
+def _start_execution(state_machine_arn: str, payload: Any) -> None:
+    from moto.stepfunctions.responses import get_backend
+
+    parts = state_machine_arn.split(":")
+    backend = get_backend(parts[4], parts[3])
+    backend.start_execution(
+        state_machine_arn, name=str(uuid.uuid4()), execution_input=json.dumps(payload)
+    )

@@ -1,0 +1,498 @@
+"""Run the template's Lambda handlers in this process, the way Lambda would run them.
+
+moto runs Lambda code in Docker, which is not available here. Every path that invokes a
+function inside moto ends in ``LambdaFunction.invoke`` (the Lambda API, Step Functions tasks,
+SNS subscriptions, DynamoDB streams, EventBridge targets), so that one method is replaced to
+dispatch to :class:`LambdaBridge`, which imports the handler from ``CodeUri`` and calls it.
+
+What a handler sees, as on Lambda:
+- its own environment (template ``Globals`` merged with its ``Environment``, plus the
+  variables Lambda sets) at import and at every invocation, even while another function
+  with other values runs on another thread: ``os.environ`` is replaced by a mapping that
+  consults the current invocation's overlay first;
+- its code directory and its layers on the import path; the handler module is loaded under
+  a name of its own, so every function may have an ``app.py``;
+- a context object with function name, ARN, request id and remaining time from ``Timeout``.
+
+An exception becomes a ``FunctionError`` whose ``errorType`` is the exception's class name,
+so ``Retry``/``Catch`` on that name, ``States.TaskFailed`` and ``States.ALL`` behave as on AWS.
+
+Asynchronous invocations (``InvocationType=Event``, SNS, EventBridge, streams) go through
+:class:`AsyncInvoker`: one ordered queue and worker thread per source, so records from one
+stream arrive in order and a slow subscriber never blocks the writer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+LOG = logging.getLogger("aigw.local.lambda")
+
+#: How often Lambda tries an asynchronous invocation that fails (1 try + 2 retries).
+ASYNC_ATTEMPTS = 3
+
+
+# --------------------------------------------------------------------------- environment
+
+
+class _FunctionEnviron(MutableMapping[str, str]):
+    """``os.environ`` that shows the running function's variables over the process's."""
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self.base = base
+        self.overlay: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+            "aigw_function_environ", default=None
+        )
+
+    def _layer(self) -> dict[str, str] | None:
+        return self.overlay.get()
+
+    def __getitem__(self, key: str) -> str:
+        layer = self._layer()
+        if layer is not None and key in layer:
+            return layer[key]
+        return self.base[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        layer = self._layer()
+        if layer is not None:
+            layer[key] = value
+        else:
+            self.base[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        layer = self._layer()
+        if layer is not None and key in layer:
+            del layer[key]
+        else:
+            del self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        layer = self._layer()
+        if layer is None:
+            yield from self.base
+            return
+        yield from layer
+        yield from (key for key in self.base if key not in layer)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+    def __repr__(self) -> str:
+        return f"environ({dict(self)!r})"
+
+
+def install_function_environ() -> _FunctionEnviron:
+    """Put the per-invocation environment in place (idempotent; inert outside handlers).
+
+    botocore sessions hold on to the ``os.environ`` object they saw when created, so call
+    this before sessions whose clients handlers will use are made.
+    """
+    if not isinstance(os.environ, _FunctionEnviron):
+        # Replacing the object (not its contents) is the point: the base stays underneath.
+        os.environ = _FunctionEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003
+    return os.environ  # type: ignore[return-value]
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    environ = install_function_environ()
+    token = environ.overlay.set(dict(variables))
+    try:
+        yield
+    finally:
+        environ.overlay.reset(token)
+
+
+# --------------------------------------------------------------------------- functions
+
+
+class FunctionConflictError(Exception):
+    """Two functions put different modules with the same name on the shared import path."""
+
+
+class UnknownFunctionError(LookupError):
+    pass
+
+
+@dataclass
+class FunctionSpec:
+    """What the runtime needs to run one ``AWS::Lambda::Function``."""
+
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str] = field(default_factory=dict)
+    timeout: int = 3
+    memory_size: int = 128
+    layer_dirs: list[Path] = field(default_factory=list)
+    runtime: str = "python3.12"
+    region: str = "us-east-1"
+
+
+@dataclass
+class LambdaContext:
+    """The context object Lambda passes to a Python handler."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+    function_version: str = "$LATEST"
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class InvocationResult:
+    payload: bytes
+    function_error: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.payload) if self.payload else None
+
+
+class _Function:
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        module_name, _, self.handler_name = spec.handler.rpartition(".")
+        if not module_name or not self.handler_name:
+            raise ValueError(f"{spec.name}: Handler {spec.handler!r} is not 'module.function'")
+        self.module_name = module_name
+        self._handler: Callable[[Any, LambdaContext], Any] | None = None
+        self._import_lock = threading.Lock()
+
+    def environment(self) -> dict[str, str]:
+        spec = self.spec
+        variables = {
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
+        }
+        variables.update(spec.environment)
+        return variables
+
+    def handler(self) -> Callable[[Any, LambdaContext], Any]:
+        """Import the handler on first use (a cold start), under the function's environment."""
+        if self._handler is None:
+            with self._import_lock:
+                if self._handler is None:
+                    module = self._import()
+                    self._handler = getattr(module, self.handler_name)
+        return self._handler
+
+    def _import(self) -> ModuleType:
+        if "." in self.module_name:
+            # A handler inside a package imports as the package does (shared, like siblings).
+            return importlib.import_module(self.module_name)
+        path = self.spec.code_dir / f"{self.module_name}.py"
+        unique = f"_aigw_function_{self.spec.name.replace('-', '_')}_{self.module_name}"
+        spec = importlib.util.spec_from_file_location(unique, path)
+        if spec is None or spec.loader is None or not path.is_file():
+            raise ModuleNotFoundError(f"No module named '{self.module_name}' in {path.parent}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[unique]
+            raise
+        return module
+
+
+def _error_payload(error_type: str, message: str, request_id: str, stack: list[str]) -> bytes:
+    body = {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": stack,
+    }
+    return json.dumps(body).encode()
+
+
+# --------------------------------------------------------------------------- the bridge
+
+
+class LambdaBridge:
+    """The functions of one deployment, invoked in-process."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, _Function] = {}
+        self._module_owners: dict[str, Path] = {}
+        self.async_invoker = AsyncInvoker(self)
+
+    def register(self, spec: FunctionSpec) -> None:
+        if not spec.code_dir.is_dir():
+            raise FileNotFoundError(f"{spec.name}: CodeUri {spec.code_dir} is not a directory")
+        function = _Function(spec)
+        self._claim_import_path(spec, function.module_name)
+        self._functions[spec.name] = function
+        self._functions[spec.arn] = function
+
+    def _claim_import_path(self, spec: FunctionSpec, handler_module: str) -> None:
+        # One process means one import path: a sibling module must mean the same file for
+        # every function that can see it, or one function would silently run another's code.
+        for directory in [spec.code_dir, *spec.layer_dirs]:
+            for name in _top_level_modules(directory):
+                if directory == spec.code_dir and name == handler_module:
+                    continue
+                owner = self._module_owners.setdefault(name, directory)
+                if owner.resolve() != directory.resolve():
+                    raise FunctionConflictError(
+                        f"{spec.name}: module {name!r} exists both in {owner} and in "
+                        f"{directory}; in one process only one can be imported. "
+                        "Rename one of them or move it into a layer."
+                    )
+            if str(directory) not in sys.path:
+                sys.path.append(str(directory))
+
+    def names(self) -> list[str]:
+        return sorted({function.spec.name for function in self._functions.values()})
+
+    def spec(self, name_or_arn: str) -> FunctionSpec:
+        return self._get(name_or_arn).spec
+
+    def _get(self, name_or_arn: str) -> _Function:
+        function = self._functions.get(name_or_arn)
+        if function is None and name_or_arn.startswith("arn:"):
+            # A qualified ARN (…:function:name:$LATEST) names the same function.
+            parts = name_or_arn.split(":")
+            function = self._functions.get(parts[6]) if len(parts) >= 7 else None
+        if function is None:
+            raise UnknownFunctionError(name_or_arn)
+        return function
+
+    def invoke(self, name_or_arn: str, event: Any) -> InvocationResult:
+        """Invoke synchronously (RequestResponse) and return what Lambda would return."""
+        function = self._get(name_or_arn)
+        spec = function.spec
+        request_id = str(uuid.uuid4())
+        context = LambdaContext(
+            function_name=spec.name,
+            invoked_function_arn=spec.arn,
+            memory_limit_in_mb=spec.memory_size,
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{spec.name}",
+            log_stream_name=time.strftime("%Y/%m/%d/[$LATEST]") + request_id.replace("-", ""),
+            deadline=time.monotonic() + spec.timeout,
+        )
+        started = time.monotonic()
+        with _environment(function.environment()):
+            try:
+                handler = function.handler()
+            except Exception as error:  # reported the way Lambda reports a failed init
+                LOG.error("%s: handler %s failed to import: %s", spec.name, spec.handler, error)
+                error_type = (
+                    "Runtime.ImportModuleError"
+                    if isinstance(error, ImportError)
+                    else "Runtime.HandlerNotFound"
+                    if isinstance(error, AttributeError)
+                    else type(error).__name__
+                )
+                message = f"Unable to import module '{function.module_name}': {error}"
+                return InvocationResult(
+                    _error_payload(error_type, message, request_id, []), "Unhandled"
+                )
+            try:
+                result = handler(event, context)
+            except Exception as error:
+                # The handler's frames only, as Lambda reports them (not the bridge's).
+                stack = traceback.format_tb(error.__traceback__.tb_next)
+                return InvocationResult(
+                    _error_payload(type(error).__name__, str(error), request_id, stack),
+                    "Unhandled",
+                )
+        elapsed = time.monotonic() - started
+        if elapsed > spec.timeout:
+            # Not enforced (a thread cannot be killed), but a timeout on AWS must not pass
+            # unnoticed here.
+            LOG.warning(
+                "%s ran %.1f s, longer than its Timeout of %s s: it would time out on AWS",
+                spec.name,
+                elapsed,
+                spec.timeout,
+            )
+        try:
+            payload = json.dumps(result).encode()
+        except (TypeError, ValueError) as error:
+            message = f"Unable to marshal response: {error}"
+            return InvocationResult(
+                _error_payload("Runtime.MarshalError", message, request_id, []), "Unhandled"
+            )
+        return InvocationResult(payload)
+
+    def invoke_async(self, name_or_arn: str, event: Any, *, source: str = "invoke") -> None:
+        """Queue an asynchronous invocation (``InvocationType=Event``) with Lambda's retries."""
+        self._get(name_or_arn)
+        self.async_invoker.submit(name_or_arn, event, source=source)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self.async_invoker.shutdown(timeout)
+
+
+def _top_level_modules(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    names = []
+    for entry in directory.iterdir():
+        if entry.suffix == ".py" and entry.is_file():
+            names.append(entry.stem)
+        elif entry.is_dir() and (entry / "__init__.py").is_file():
+            names.append(entry.name)
+    return names
+
+
+# --------------------------------------------------------------------------- async delivery
+
+
+@dataclass
+class _Delivery:
+    target: str
+    events: list[Any]
+    batch_size: int | None
+    attempts: int
+
+
+class _SourceQueue:
+    def __init__(self) -> None:
+        self.items: deque[_Delivery] = deque()
+        self.worker: threading.Thread | None = None
+
+
+class AsyncInvoker:
+    """Ordered, retried asynchronous invocations: one queue and worker per source."""
+
+    def __init__(self, bridge: LambdaBridge) -> None:
+        self._bridge = bridge
+        self._queues: dict[str, _SourceQueue] = {}
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._pending = 0
+        self._closed = False
+        self.failures: list[tuple[str, Any, bytes]] = []
+
+    def submit(
+        self,
+        target: str,
+        event: Any,
+        *,
+        source: str,
+        batch_size: int | None = None,
+        attempts: int = ASYNC_ATTEMPTS,
+    ) -> None:
+        """Queue ``event`` for ``target``. With ``batch_size``, events waiting on the same
+        source are sent together as ``{"Records": [...]}``, as a stream poller would."""
+        key = f"{source}->{target}"
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the local runtime is shut down")
+            source_queue = self._queues.get(key)
+            if source_queue is None:
+                source_queue = self._queues[key] = _SourceQueue()
+                source_queue.worker = threading.Thread(
+                    target=self._work, args=(source_queue,), name=f"aigw-async {key}", daemon=True
+                )
+                source_queue.worker.start()
+            source_queue.items.append(_Delivery(target, [event], batch_size, attempts))
+            self._pending += 1
+            self._changed.notify_all()
+
+    def _next(self, source_queue: _SourceQueue) -> tuple[_Delivery, int] | None:
+        with self._lock:
+            while not source_queue.items:
+                if self._closed:
+                    return None
+                self._changed.wait()
+            delivery = source_queue.items.popleft()
+            taken = 1
+            if delivery.batch_size is not None:
+                while source_queue.items and len(delivery.events) < delivery.batch_size:
+                    delivery.events.extend(source_queue.items.popleft().events)
+                    taken += 1
+            return delivery, taken
+
+    def _work(self, source_queue: _SourceQueue) -> None:
+        while (taken_delivery := self._next(source_queue)) is not None:
+            delivery, taken = taken_delivery
+            try:
+                self._deliver(delivery)
+            finally:
+                with self._lock:
+                    self._pending -= taken
+                    self._changed.notify_all()
+
+    def _deliver(self, delivery: _Delivery) -> None:
+        batched = delivery.batch_size is not None
+        event = {"Records": delivery.events} if batched else delivery.events[0]
+        result = InvocationResult(b"")
+        for attempt in range(1, delivery.attempts + 1):
+            try:
+                result = self._bridge.invoke(delivery.target, event)
+            except UnknownFunctionError:
+                LOG.error("asynchronous invocation of unknown function %s", delivery.target)
+                return
+            if result.function_error is None:
+                return
+            LOG.warning(
+                "%s failed asynchronous attempt %d of %d: %s",
+                delivery.target,
+                attempt,
+                delivery.attempts,
+                result.payload[:500].decode(errors="replace"),
+            )
+        LOG.error("%s: event dropped after %d attempts", delivery.target, delivery.attempts)
+        self.failures.append((delivery.target, event, result.payload))
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued invocation has run; False if the deadline passed first."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+        return True
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self.drain(timeout)
+        with self._lock:
+            self._closed = True
+            workers = [q.worker for q in self._queues.values() if q.worker is not None]
+            self._queues.clear()
+            self._changed.notify_all()
+        for worker in workers:
+            worker.join(timeout)
