@@ -1,0 +1,791 @@
+"""The engine fixes of aigw.local.engine_fixes and the MockConfigFile support.
+
+Each fix has a canary (marked `canary`) that runs its scenario with the fix reverted and
+asserts that moto still has the bug; a failing canary after a moto upgrade means the fix
+can be deleted. The other tests run with every fix applied and assert AWS's behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.handlers import BUILTIN_HANDLERS
+from moto import backend_index, mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemakerruntime.models import sagemakerruntime_backends
+from moto.stepfunctions.parser import utils as parser_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sfn,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+    StateTaskServiceAwsSdk,
+)
+from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.mocking.mock_config import load_mock_test_case_for
+
+from aigw.local.engine_fixes import (
+    apply_engine_fixes,
+    aws_sdk_error_prefix,
+    engine_fixes_reverted,
+    set_time_scale,
+)
+from aigw.local.mock_config import MockConfigError, use_mock_config
+
+REGION = "us-east-1"
+ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/sfn"
+
+
+@pytest.fixture(autouse=True)
+def engine() -> Iterator[None]:
+    apply_engine_fixes()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
+    set_time_scale(1.0)
+
+
+@pytest.fixture
+def fast_time() -> None:
+    set_time_scale(0.001)
+
+
+def sfn() -> Any:
+    return boto3.client("stepfunctions", region_name=REGION)
+
+
+def create(definition: dict[str, Any], name: str = "machine", type_: str = "STANDARD") -> str:
+    return sfn().create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn=ROLE, type=type_
+    )["stateMachineArn"]
+
+
+def wait_done(execution_arn: str, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn().describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.005)
+    raise AssertionError(f"{execution_arn} still running after {timeout} s")
+
+
+def run(definition: dict[str, Any], payload: Any = None, name: str = "machine") -> dict[str, Any]:
+    arn = create(definition, name=name)
+    started = sfn().start_execution(stateMachineArn=arn, input=json.dumps(payload or {}))
+    return wait_done(started["executionArn"])
+
+
+def output(described: dict[str, Any]) -> Any:
+    assert described["status"] == "SUCCEEDED", described
+    return json.loads(described["output"])
+
+
+def task(resource: str, parameters: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    state = {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True}
+    return {"StartAt": "T", "States": {"T": {**state, **fields}}}
+
+
+def pass_state(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Parameters": parameters, "End": True}},
+    }
+
+
+def history(execution_arn: str) -> list[dict[str, Any]]:
+    return sfn().get_execution_history(executionArn=execution_arn)["events"]
+
+
+# --- The patch machinery ----------------------------------------------------------------------
+
+
+def test_fixes_revert_to_moto_and_reapply() -> None:
+    def sync_routes() -> int:
+        return sum("sync-states" in p.pattern for _, p in backend_index.backend_url_patterns)
+
+    apply_engine_fixes()  # idempotent: nothing is patched twice
+    cached = boto_client.boto_client_for
+    assert sync_routes() == 1
+    assert "_normalise_response" in vars(StateTaskServiceAwsSdk)
+    assert state_task_service_sfn.boto_client_for is cached
+    with engine_fixes_reverted():
+        assert sync_routes() == 0
+        assert "_normalise_response" not in vars(StateTaskServiceAwsSdk)
+        assert boto_client.boto_client_for is not cached
+        assert state_task_service_sfn.boto_client_for is boto_client.boto_client_for
+    assert sync_routes() == 1
+    assert boto_client.boto_client_for is state_task_service_sfn.boto_client_for is cached
+
+
+# --- 1 + 2. JSONPath ---------------------------------------------------------------------
+
+PARALLEL_THEN_SELECT = {
+    "StartAt": "Both",
+    "States": {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "A",
+                    "States": {"A": {"Type": "Pass", "Result": {"v": 1}, "End": True}},
+                },
+                {
+                    "StartAt": "B",
+                    "States": {"B": {"Type": "Pass", "Result": {"v": 2}, "End": True}},
+                },
+            ],
+            "ResultSelector": {"first.$": "$[0].v", "second.$": "$[1]"},
+            "End": True,
+        }
+    },
+}
+
+
+@pytest.mark.canary
+def test_canary_definite_path_with_index_returns_a_list() -> None:
+    """If this fails, moto fixed it upstream: delete fix jsonpath-definite-and-empty."""
+    with engine_fixes_reverted("jsonpath-definite-and-empty"):
+        assert output(run(PARALLEL_THEN_SELECT))["first"] == [1]
+
+
+@pytest.mark.canary
+def test_canary_filter_matching_nothing_fails() -> None:
+    """If this fails, moto fixed it upstream: delete fix jsonpath-definite-and-empty."""
+    with engine_fixes_reverted("jsonpath-definite-and-empty"):
+        described = run(pass_state({"r.$": "$.items[?(@.x == 9)]"}), {"items": [{"x": 1}]})
+    assert described["error"] == "States.Runtime"
+
+
+def test_definite_paths_return_the_value() -> None:
+    assert output(run(PARALLEL_THEN_SELECT)) == {"first": 1, "second": {"v": 2}}
+    machine = pass_state({"b.$": "$.a[0].b", "last.$": "$.a[-1]"})
+    selected = output(run(machine, {"a": [{"b": "x"}, {"b": "y"}]}, name="m2"))
+    assert selected == {"b": "x", "last": {"b": "y"}}
+
+
+def test_definite_path_that_is_missing_still_fails() -> None:
+    assert run(pass_state({"r.$": "$.a[5].b"}), {"a": []})["error"] == "States.Runtime"
+
+
+def test_indefinite_paths_return_lists() -> None:
+    parameters = {
+        "filtered.$": "$.items[?(@.x > 1)].x",
+        "nothing.$": "$.items[?(@.x == 9)]",
+        "wildcard.$": "$.items[*].x",
+        "slice.$": "$.items[0:1]",
+        "deep.$": "$..x",
+        "single.$": "$.items[?(@.x == 1)]",
+    }
+    result = output(run(pass_state(parameters), {"items": [{"x": 1}, {"x": 2}, {"x": 3}]}))
+    assert result == {
+        "filtered": [2, 3],
+        "nothing": [],
+        "wildcard": [1, 2, 3],
+        "slice": [{"x": 1}],
+        "deep": [1, 2, 3],
+        "single": [{"x": 1}],
+    }
+
+
+# --- 3. Unnamed executions ------------------------------------------------------------------
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+
+
+@pytest.mark.canary
+def test_canary_unnamed_execution_is_named_none() -> None:
+    """If this fails, moto fixed it upstream: delete fix unnamed-execution-uuid."""
+    arn = create(PASS)
+    with engine_fixes_reverted("unnamed-execution-uuid"):
+        execution_arn = sfn().start_execution(stateMachineArn=arn)["executionArn"]
+    assert execution_arn.endswith(":None")
+
+
+def test_unnamed_executions_get_distinct_uuid_names() -> None:
+    arn = create(PASS)
+    names = set()
+    for _ in range(2):
+        execution_arn = sfn().start_execution(stateMachineArn=arn)["executionArn"]
+        names.add(wait_done(execution_arn)["name"])
+    assert len(names) == 2
+    assert all(uuid.UUID(name) for name in names)
+
+
+# --- 4. Nested executions --------------------------------------------------------------------
+
+CHILD = {
+    "StartAt": "P",
+    "States": {"P": {"Type": "Pass", "Parameters": {"got.$": "$.a"}, "End": True}},
+}
+FAILING_CHILD = {
+    "StartAt": "F",
+    "States": {"F": {"Type": "Fail", "Error": "ChildError", "Cause": "boom"}},
+}
+
+
+def start_child(
+    child_arn: str, suffix: str = "", run_name: str = "child-run", **fields: Any
+) -> dict[str, Any]:
+    parameters = {"StateMachineArn": child_arn, "Input": {"a": 1}, "Name": run_name}
+    return task(f"arn:aws:states:::states:startExecution{suffix}", parameters, **fields)
+
+
+@pytest.mark.canary
+def test_canary_start_execution_task_fails_on_parameter_casing() -> None:
+    """If this fails, moto fixed it upstream: delete fix nested-executions."""
+    child = create(CHILD, name="child")
+    with engine_fixes_reverted("nested-executions"):
+        assert run(start_child(child))["error"] == "States.Runtime"
+
+
+def test_start_execution_task_returns_arn_and_start_date() -> None:
+    child = create(CHILD, name="child")
+    result = output(run(start_child(child)))
+    assert result["ExecutionArn"].endswith(":execution:child:child-run")
+    assert isinstance(result["StartDate"], int)
+
+
+@pytest.mark.parametrize(("suffix", "output_type"), [(".sync", str), (".sync:2", dict)])
+def test_sync_start_execution_returns_the_child_output(suffix: str, output_type: type) -> None:
+    child = create(CHILD, name="child")
+    result = output(run(start_child(child, suffix)))
+    assert result["Status"] == "SUCCEEDED"
+    child_output = result["Output"]
+    assert isinstance(child_output, output_type)
+    assert (json.loads(child_output) if suffix == ".sync" else child_output) == {"got": 1}
+
+
+def test_failed_child_fails_the_parent_task() -> None:
+    child = create(FAILING_CHILD, name="child")
+    catch = [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]
+    definition = start_child(child, ".sync:2", Catch=catch)
+    definition["States"]["Caught"] = {"Type": "Pass", "End": True}
+    caught = output(run(definition))
+    assert caught["Error"] == "States.TaskFailed"
+    child_description = json.loads(caught["Cause"])
+    assert child_description["Status"] == "FAILED"
+    assert child_description["ExecutionArn"].endswith(":child-run")
+    uncaught = start_child(child, ".sync", run_name="second-run")
+    assert run(uncaught, name="uncaught")["error"] == "States.TaskFailed"
+
+
+# --- Errors leaving Parallel branches and Map iterations; States.ALL ---------------------------
+
+
+def failing_in(container: str, child_arn: str) -> dict[str, Any]:
+    """A Parallel or Map whose only branch/iteration fails with States.TaskFailed."""
+    inner = start_child(child_arn, ".sync", run_name=f"{container.lower()}-run")
+    state: dict[str, Any] = {"Type": container, "End": True}
+    state["Catch"] = [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]
+    if container == "Parallel":
+        state["Branches"] = [inner]
+    else:
+        state.update(ItemsPath="$.items", ItemProcessor=inner)
+    return {"StartAt": "S", "States": {"S": state, "Caught": {"Type": "Pass", "End": True}}}
+
+
+@pytest.mark.canary
+def test_canary_states_error_from_a_branch_becomes_a_value_error() -> None:
+    """If this fails, moto fixed it upstream: delete fix branch-states-errors."""
+    child = create(FAILING_CHILD, name="child")
+    with engine_fixes_reverted("branch-states-errors"):
+        described = run(failing_in("Parallel", child))
+    assert described["error"] == "States.Runtime"
+    assert "Custom Error Names MUST NOT begin with the prefix 'States.'" in described["cause"]
+
+
+@pytest.mark.parametrize("container", ["Parallel", "Map"])
+def test_states_error_from_a_branch_fails_the_state_with_it(container: str) -> None:
+    child = create(FAILING_CHILD, name="child")
+    caught = output(run(failing_in(container, child), {"items": [1]}))
+    assert caught["Error"] == "States.TaskFailed"
+
+
+MISSING_PATH_CAUGHT_BY_ALL = {
+    "StartAt": "P",
+    "States": {
+        "P": {
+            "Type": "Parallel",
+            "Branches": [pass_state({"x.$": "$.missing"})],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+            "End": True,
+        },
+        "Caught": {"Type": "Pass", "End": True},
+    },
+}
+
+
+@pytest.mark.canary
+def test_canary_states_all_catches_states_runtime() -> None:
+    """If this fails, moto fixed it upstream: delete fix states-all-excludes-runtime."""
+    with engine_fixes_reverted("states-all-excludes-runtime"):
+        assert output(run(MISSING_PATH_CAUGHT_BY_ALL))["Error"] == "States.Runtime"
+
+
+def test_states_all_does_not_catch_states_runtime() -> None:
+    described = run(MISSING_PATH_CAUGHT_BY_ALL)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+
+
+# --- 5. aws-sdk error names -----------------------------------------------------------------
+
+GET_MISSING_OBJECT = task(
+    "arn:aws:states:::aws-sdk:s3:getObject",
+    {"Bucket": "aigw-bucket", "Key": "missing"},
+    Catch=[{"ErrorEquals": ["S3.NoSuchKeyException"], "Next": "Caught"}],
+)
+GET_MISSING_OBJECT["States"]["Caught"] = {"Type": "Pass", "End": True}
+
+
+@pytest.fixture
+def bucket() -> str:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="aigw-bucket")
+    s3.put_object(Bucket="aigw-bucket", Key="note.txt", Body="héllo".encode())
+    return "aigw-bucket"
+
+
+@pytest.mark.canary
+def test_canary_aws_sdk_errors_have_a_lower_case_prefix(bucket: str) -> None:
+    """If this fails, moto fixed it upstream: delete fix aws-sdk-error-names."""
+    with engine_fixes_reverted("aws-sdk-error-names"):
+        assert run(GET_MISSING_OBJECT)["error"] == "s3.NoSuchKeyException"
+
+
+def test_aws_sdk_errors_use_the_aws_service_prefix(bucket: str) -> None:
+    assert output(run(GET_MISSING_OBJECT))["Error"] == "S3.NoSuchKeyException"
+    missing_table = task(
+        "arn:aws:states:::aws-sdk:dynamodb:getItem",
+        {"TableName": "nope", "Key": {"id": {"S": "1"}}},
+    )
+    assert run(missing_table, name="m2")["error"] == "DynamoDb.ResourceNotFoundException"
+
+
+@pytest.mark.parametrize(
+    ("integration", "prefix"),
+    [
+        ("comprehend", "Comprehend"),
+        ("textract", "Textract"),
+        ("dynamodb", "DynamoDb"),
+        ("s3", "S3"),
+        ("sagemakerruntime", "SageMakerRuntime"),
+        ("sfn", "Sfn"),
+        ("acmpca", "AcmPca"),
+        ("secretsmanager", "SecretsManager"),
+        ("bedrockruntime", "BedrockRuntime"),
+        ("apigatewaymanagementapi", "ApiGatewayManagementApi"),
+        ("cloudwatchlogs", "CloudWatchLogs"),
+        ("ec2", "Ec2"),
+        ("sesv2", "SesV2"),
+    ],
+)
+def test_aws_sdk_error_prefix(integration: str, prefix: str) -> None:
+    assert aws_sdk_error_prefix(integration) == prefix
+
+
+# --- 6. aws-sdk calls: service names, blobs, casing ------------------------------------------
+
+INVOKE_ENDPOINT = task(
+    "arn:aws:states:::aws-sdk:sagemakerruntime:invokeEndpoint",
+    {"EndpointName": "classifier", "Body": '{"text": "hi"}', "ContentType": "application/json"},
+    ResultSelector={"Body.$": "$.Body", "Parsed.$": "States.StringToJson($.Body)"},
+)
+
+
+@pytest.mark.canary
+def test_canary_sagemakerruntime_is_an_unknown_service() -> None:
+    """If this fails, moto fixed it upstream: delete fix aws-sdk-calls."""
+    with engine_fixes_reverted("aws-sdk-calls"):
+        described = run(INVOKE_ENDPOINT)
+    assert described["error"] == "States.Runtime"
+    assert "Unknown service: 'sagemakerruntime'" in described["cause"]
+
+
+def test_sagemakerruntime_body_comes_back_as_text() -> None:
+    backend = sagemakerruntime_backends[DEFAULT_ACCOUNT_ID][REGION]
+    backend.results_queue.append(('{"label": "POSITIVE"}', "application/json", "prod", ""))
+    assert output(run(INVOKE_ENDPOINT)) == {
+        "Body": '{"label": "POSITIVE"}',
+        "Parsed": {"label": "POSITIVE"},
+    }
+
+
+def test_s3_object_body_and_dates_are_json(bucket: str) -> None:
+    result = output(
+        run(task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": bucket, "Key": "note.txt"}))
+    )
+    assert result["Body"] == "héllo"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", result["LastModified"])
+
+
+def test_aws_sdk_takes_pascal_case_parameters_for_camel_case_apis() -> None:
+    child = create(PASS, name="child")
+    parameters = {"StateMachineArn": child, "Input": "{}", "Name": "via-sdk"}
+    result = output(run(task("arn:aws:states:::aws-sdk:sfn:startExecution", parameters)))
+    assert result["ExecutionArn"].endswith(":execution:child:via-sdk")
+
+
+# --- 7. SendTaskFailure cause and heartbeat timeouts --------------------------------------------
+
+
+def callback_machine(
+    heartbeat: int | None = None, catch: list[str] | None = None
+) -> dict[str, Any]:
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="tokens")["TopicArn"]
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+        "Parameters": {"TopicArn": topic, "Message.$": "$$.Task.Token"},
+        "End": True,
+    }
+    if heartbeat:
+        state["HeartbeatSeconds"] = heartbeat
+    states = {"Wait": state}
+    if catch:
+        state["Catch"] = [{"ErrorEquals": catch, "Next": "Caught"}]
+        states["Caught"] = {"Type": "Pass", "End": True}
+    return {"StartAt": "Wait", "States": states}
+
+
+def task_token(execution_arn: str) -> str:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for event in history(execution_arn):
+            if event["type"] == "TaskScheduled":
+                return json.loads(event["taskScheduledEventDetails"]["parameters"])["Message"]
+        time.sleep(0.005)
+    raise AssertionError("no task was scheduled")
+
+
+def fail_task(definition: dict[str, Any]) -> dict[str, Any]:
+    execution_arn = sfn().start_execution(stateMachineArn=create(definition))["executionArn"]
+    sfn().send_task_failure(taskToken=task_token(execution_arn), error="Boom", cause="it broke")
+    return wait_done(execution_arn)
+
+
+@pytest.mark.canary
+def test_canary_send_task_failure_drops_the_cause() -> None:
+    """If this fails, moto fixed it upstream: delete fix send-task-failure-cause."""
+    with engine_fixes_reverted("send-task-failure-cause"):
+        described = fail_task(callback_machine())
+    assert described["error"] == "Boom"
+    assert "cause" not in described
+
+
+def test_send_task_failure_cause_reaches_catch_and_execution() -> None:
+    described = fail_task(callback_machine())
+    assert (described["error"], described["cause"]) == ("Boom", "it broke")
+    sfn().delete_state_machine(stateMachineArn=described["stateMachineArn"])
+    caught = output(fail_task(callback_machine(catch=["Boom"])))
+    assert caught == {"Error": "Boom", "Cause": "it broke"}
+
+
+@pytest.mark.canary
+def test_canary_missed_heartbeat_is_states_timeout() -> None:
+    """If this fails, moto fixed it upstream: delete fix heartbeat-timeout-error."""
+    arn = create(callback_machine(heartbeat=1))
+    with engine_fixes_reverted("heartbeat-timeout-error"):
+        described = wait_done(sfn().start_execution(stateMachineArn=arn)["executionArn"])
+    assert described["error"] == "States.Timeout"
+
+
+def test_missed_heartbeat_is_states_heartbeat_timeout() -> None:
+    # Two executions at once: the error as reported, and a States.Timeout catcher matching it.
+    uncaught = create(callback_machine(heartbeat=1), name="uncaught")
+    caught = create(callback_machine(heartbeat=1, catch=["States.Timeout"]), name="caught")
+    runs = [
+        sfn().start_execution(stateMachineArn=arn)["executionArn"] for arn in (uncaught, caught)
+    ]
+    assert wait_done(runs[0])["error"] == "States.HeartbeatTimeout"
+    assert output(wait_done(runs[1]))["Error"] == "States.HeartbeatTimeout"
+    timed_out = [e for e in history(runs[0]) if e["type"] == "TaskTimedOut"]
+    assert timed_out[0]["taskTimedOutEventDetails"]["error"] == "States.HeartbeatTimeout"
+
+
+# --- 8. StartSyncExecution ------------------------------------------------------------------
+
+
+@pytest.mark.canary
+def test_canary_start_sync_execution_is_not_routed() -> None:
+    """If this fails, moto fixed it upstream: delete fix start-sync-execution."""
+    arn = create(PASS, type_="EXPRESS")
+    with engine_fixes_reverted("start-sync-execution"), pytest.raises(ClientError) as raised:
+        sfn().start_sync_execution(stateMachineArn=arn, input="{}")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_start_sync_execution_succeeds_with_output() -> None:
+    arn = create(pass_state({"doubled.$": "States.MathAdd($.n, $.n)"}), type_="EXPRESS")
+    result = sfn().start_sync_execution(stateMachineArn=arn, name="once", input='{"n": 2}')
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"]) == {"doubled": 4}
+    assert ":express:machine:once:" in result["executionArn"]
+    assert result["stopDate"] >= result["startDate"]
+
+
+def test_start_sync_execution_reports_failure() -> None:
+    arn = create(FAILING_CHILD, type_="EXPRESS")
+    result = sfn().start_sync_execution(stateMachineArn=arn)
+    assert (result["status"], result["error"], result["cause"]) == ("FAILED", "ChildError", "boom")
+    assert "output" not in result
+
+
+def test_start_sync_execution_times_out() -> None:
+    slow = {**wait_for(Seconds=5), "TimeoutSeconds": 1}
+    result = sfn().start_sync_execution(stateMachineArn=create(slow, type_="EXPRESS"))
+    assert result["status"] == "TIMED_OUT"
+
+
+def test_start_sync_execution_rejects_standard_machines() -> None:
+    with pytest.raises(ClientError) as raised:
+        sfn().start_sync_execution(stateMachineArn=create(PASS))
+    assert raised.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
+
+
+# --- 9. Performance fixes -------------------------------------------------------------------
+
+
+@pytest.mark.canary
+def test_canary_boto_client_for_builds_a_client_per_call() -> None:
+    """If this fails, moto fixed it upstream: delete fix boto-client-cache."""
+    with engine_fixes_reverted("boto-client-cache"):
+        first = boto_client.boto_client_for(REGION, "dynamodb")
+        assert boto_client.boto_client_for(REGION, "dynamodb") is not first
+
+
+def test_boto_clients_are_reused_until_handlers_or_session_change() -> None:
+    first = boto_client.boto_client_for(REGION, "dynamodb")
+    assert boto_client.boto_client_for(REGION, "dynamodb") is first
+    assert boto_client.boto_client_for("eu-west-1", "dynamodb") is not first
+    handler = ("before-call.dynamodb", lambda **_: None)
+    BUILTIN_HANDLERS.append(handler)
+    try:
+        assert boto_client.boto_client_for(REGION, "dynamodb") is not first
+    finally:
+        BUILTIN_HANDLERS.remove(handler)
+    boto3.DEFAULT_SESSION = None
+    assert boto_client.boto_client_for(REGION, "dynamodb") is not first
+
+
+def fake_worker(definition: dict[str, Any]) -> Any:
+    details = SimpleNamespace(
+        state_machine_details=SimpleNamespace(definition=json.dumps(definition))
+    )
+    return SimpleNamespace(_evaluation_details=details)
+
+
+@pytest.mark.canary
+def test_canary_each_execution_parses_its_definition() -> None:
+    """If this fails, moto fixed it upstream: delete fix parsed-program-cache."""
+    with engine_fixes_reverted("parsed-program-cache"):
+        first = ExecutionWorker._get_evaluation_entrypoint(fake_worker(PASS))
+        assert ExecutionWorker._get_evaluation_entrypoint(fake_worker(PASS)) is not first
+
+
+def test_parsed_programs_are_shared_and_executions_stay_independent(fast_time: None) -> None:
+    assert ExecutionWorker._get_evaluation_entrypoint(
+        fake_worker(CHILD)
+    ) is ExecutionWorker._get_evaluation_entrypoint(fake_worker(CHILD))
+    # Retry counters live in each execution's heap, under keys of the shared components.
+    flaky = task(
+        "arn:aws:states:::aws-sdk:dynamodb:getItem",
+        {"TableName": "nope", "Key": {"id": {"S": "1"}}},
+        Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+    )
+    arn = create(flaky)
+    runs = [sfn().start_execution(stateMachineArn=arn)["executionArn"] for _ in range(4)]
+    for execution_arn in runs:
+        assert wait_done(execution_arn)["error"] == "DynamoDb.ResourceNotFoundException"
+        failures = [e for e in history(execution_arn) if e["type"] == "TaskFailed"]
+        assert len(failures) == 3
+
+
+@pytest.mark.canary
+def test_canary_finished_threads_are_retained() -> None:
+    """If this fails, moto fixed it upstream: delete fix finished-threads-released."""
+    with engine_fixes_reverted("finished-threads-released"):
+        before = len(parser_utils.TMP_THREADS)
+        output(run(PASS))
+        assert len(parser_utils.TMP_THREADS) >= before + 2
+        assert any(not thread.is_alive() for thread in parser_utils.TMP_THREADS)
+
+
+def test_finished_threads_are_released() -> None:
+    arn = create(PASS)
+    for index in range(20):  # about three engine threads each
+        wait_done(sfn().start_execution(stateMachineArn=arn, name=f"e{index}")["executionArn"])
+    # Each append drops the finished threads, so only the last execution's few remain.
+    assert len(parser_utils.TMP_THREADS) < 10
+
+
+# --- 10. Time scale ---------------------------------------------------------------------------
+
+
+def wait_for(**wait: Any) -> dict[str, Any]:
+    return {"StartAt": "W", "States": {"W": {"Type": "Wait", "End": True, **wait}}}
+
+
+@pytest.mark.canary
+def test_canary_wait_takes_real_time(fast_time: None) -> None:
+    """If this fails, moto fixed it upstream: delete fix time-scale."""
+    started = time.monotonic()
+    with engine_fixes_reverted("time-scale"):
+        output(run(wait_for(Seconds=1)))
+    assert time.monotonic() - started >= 1
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        {"Seconds": 30},
+        {"SecondsPath": "$.seconds"},
+        {"TimestampPath": "$.at"},
+    ],
+)
+def test_scaled_wait_is_short(fast_time: None, wait: dict[str, Any]) -> None:
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30))
+    started = time.monotonic()
+    output(run(wait_for(**wait), {"seconds": 30, "at": at}))
+    assert time.monotonic() - started < 1
+
+
+def test_scaled_retry_back_off_is_short(fast_time: None) -> None:
+    flaky = task(
+        "arn:aws:states:::aws-sdk:dynamodb:getItem",
+        {"TableName": "nope", "Key": {"id": {"S": "1"}}},
+        Retry=[
+            {
+                "ErrorEquals": ["States.ALL"],
+                "IntervalSeconds": 10,
+                "MaxAttempts": 2,
+                "BackoffRate": 2.0,
+            }
+        ],
+    )
+    started = time.monotonic()
+    described = run(flaky)
+    assert time.monotonic() - started < 1
+    assert len([e for e in history(described["executionArn"]) if e["type"] == "TaskFailed"]) == 3
+
+
+# --- MockConfigFile -------------------------------------------------------------------------
+
+LAMBDA_MACHINE = {
+    "StartAt": "Classify",
+    "States": {
+        "Classify": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "classify", "Payload.$": "$"},
+            "ResultSelector": {"label.$": "$.Payload.label"},
+            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "MaxAttempts": 3}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Fallback"}],
+            "End": True,
+        },
+        "Fallback": {"Type": "Pass", "End": True},
+    },
+}
+THROTTLED = {"Throw": {"Error": "Lambda.TooManyRequestsException", "Cause": "slow down"}}
+MOCK_CONFIG = {
+    "StateMachines": {
+        "classifier": {
+            "TestCases": {
+                "RetryThenSucceed": {"Classify": "ThrottledTwice"},
+                "Broken": {"Classify": "Broken"},
+            }
+        }
+    },
+    "MockedResponses": {
+        "ThrottledTwice": {
+            "0-1": THROTTLED,
+            "2": {"Return": {"StatusCode": 200, "Payload": {"label": "POSITIVE"}}},
+        },
+        "Broken": {"0": {"Throw": {"Error": "ModelError", "Cause": "model is down"}}},
+    },
+}
+
+
+@pytest.fixture
+def mock_config(fast_time: None) -> Iterator[str]:
+    use_mock_config(MOCK_CONFIG)
+    yield create(LAMBDA_MACHINE, name="classifier")
+    use_mock_config(None)
+
+
+@pytest.mark.canary
+def test_canary_mock_config_loader_is_a_stub() -> None:
+    """If this fails, moto can load mock configs: revisit aigw.local.mock_config."""
+    assert load_mock_test_case_for("classifier", "RetryThenSucceed") is None
+
+
+def test_mocked_task_throws_twice_then_returns_under_retry(mock_config: str) -> None:
+    started = sfn().start_execution(stateMachineArn=f"{mock_config}#RetryThenSucceed")
+    described = wait_done(started["executionArn"])
+    assert output(described) == {"label": "POSITIVE"}
+    failures = [e for e in history(started["executionArn"]) if e["type"] == "TaskFailed"]
+    assert [f["taskFailedEventDetails"]["cause"] for f in failures] == ["slow down"] * 2
+
+
+def test_mocked_throw_takes_the_catch_path(mock_config: str) -> None:
+    started = sfn().start_execution(stateMachineArn=f"{mock_config}#Broken", input='{"t": 1}')
+    assert output(wait_done(started["executionArn"])) == {
+        "Error": "ModelError",
+        "Cause": "model is down",
+    }
+
+
+def test_unknown_test_case_is_rejected_at_start(mock_config: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        sfn().start_execution(stateMachineArn=f"{mock_config}#Nope")
+    assert raised.value.response["Error"]["Code"] == "InvalidName"
+    assert "Nope" in raised.value.response["Error"]["Message"]
+
+
+def test_mock_config_loads_from_a_file(tmp_path: Any) -> None:
+    path = tmp_path / "MockConfigFile.json"
+    path.write_text(json.dumps(MOCK_CONFIG))
+    try:
+        use_mock_config(path)
+        arn = create(LAMBDA_MACHINE, name="classifier")
+        started = sfn().start_execution(stateMachineArn=f"{arn}#Broken")
+        assert output(wait_done(started["executionArn"]))["Error"] == "ModelError"
+    finally:
+        use_mock_config(None)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"StateMachines": {}}, "MockedResponses: Field required"),
+        (
+            {"StateMachines": {}, "MockedResponses": {"M": {"0": {}}}},
+            "exactly one of 'Return' or 'Throw'",
+        ),
+        (
+            {
+                "StateMachines": {"S": {"TestCases": {"T": {"State": "Missing"}}}},
+                "MockedResponses": {},
+            },
+            "No definitions for mocked response 'Missing'",
+        ),
+        (
+            {
+                "StateMachines": {"S": {"TestCases": {"T": {"State": "M"}}}},
+                "MockedResponses": {"M": {"0": {"Return": 1}, "2": {"Return": 2}}},
+            },
+            "Inconsistent event numbering",
+        ),
+    ],
+)
+def test_invalid_mock_configs_are_reported(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(MockConfigError, match=re.escape(message)):
+        use_mock_config(config)
