@@ -14,6 +14,7 @@ gets the same ``ClientError`` subclass it would get from AWS (``client.exception
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -97,14 +98,23 @@ def _metadata(status_code: int) -> dict[str, Any]:
     }
 
 
+_PARAMS_KEY = "aigw_api_params"
+
+
+def _remember_api_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    # before-call sees the serialized request; the provider wants the API parameters, which
+    # only before-parameter-build sees. The request context carries them from one to the other.
+    context[_PARAMS_KEY] = params
+
+
 def _answer_from_provider(
-    model: Any, params: dict[str, Any], **_: Any
+    model: Any, context: dict[str, Any], **_: Any
 ) -> tuple[AWSResponse, dict[str, Any]] | None:
     provider = registry.lookup(model.service_model.service_name, model.name)
     if provider is None:
         return None
     try:
-        response = dict(provider(params))
+        response = dict(provider(copy.deepcopy(context.get(_PARAMS_KEY, {}))))
     except ServiceError as error:
         parsed = {
             "Error": {"Code": error.code, "Message": error.message},
@@ -121,13 +131,17 @@ def install() -> None:
     # Registered among botocore's built-in handlers so that every session and client created
     # from now on carries it, including the clients moto's Step Functions engine makes per
     # task; boto3's default session may predate this, so it gets the handler too.
-    entry = ("before-call", _answer_from_provider)
-    if entry not in BUILTIN_HANDLERS:
-        BUILTIN_HANDLERS.append(entry)
+    entries = [
+        ("before-parameter-build", _remember_api_params),
+        ("before-call", _answer_from_provider),
+    ]
     session = boto3.DEFAULT_SESSION
-    if session is not None:
-        session.events.unregister("before-call", _answer_from_provider)
-        session.events.register("before-call", _answer_from_provider)
+    for event, handler in entries:
+        if (event, handler) not in BUILTIN_HANDLERS:
+            BUILTIN_HANDLERS.append((event, handler))
+        if session is not None:
+            session.events.unregister(event, handler)
+            session.events.register(event, handler)
 
 
 install()
