@@ -1,0 +1,1 @@
+"""aigw: an AWS-native AI gateway (API Gateway + Step Functions + AI services)."""

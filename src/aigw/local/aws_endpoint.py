@@ -1,0 +1,31 @@
+"""Expose the in-process AWS on a localhost port for the AWS CLI and boto3 elsewhere.
+
+moto's threaded server serves the same backends the runtime deployed into, so another
+process sees the template's tables, buckets and executions; an execution started through
+the endpoint runs in this process, where the handlers are.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from moto.server import ThreadedMotoServer
+
+
+class AwsEndpoint:
+    """A moto server on ``host:port`` (port 0 picks a free one) until :meth:`stop`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.url = ""
+
+    def start(self) -> str:
+        # One access-log line per request would drown the runtime's own output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        self._server.stop()

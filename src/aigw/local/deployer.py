@@ -1,0 +1,501 @@
+"""Create a template's resources in moto, in dependency order, as CloudFormation would.
+
+The SAM transform (see :mod:`aigw.local.template`) leaves plain CloudFormation resources;
+each type the runtime can run has one ``_create_<type>`` method below that makes the same
+API calls CloudFormation makes and records what ``Ref`` and ``Fn::GetAtt`` return. A type it
+cannot run is listed in :attr:`DeploymentReport.not_run` with the reason, never skipped
+silently; ``strict=True`` turns that list into an error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from aigw.local.event_sources import EventSources, StreamMapping
+from aigw.local.lambda_bridge import FunctionSpec, LambdaBridge
+from aigw.local.template import CfnTemplate, TemplateError, substitute_definition
+
+LOG = logging.getLogger("aigw.local.deploy")
+
+#: Types accepted on purpose without creating anything: the runtime does not enforce IAM.
+_INERT_TYPES = {
+    "AWS::Lambda::Permission": "permissions are not enforced locally",
+    "AWS::SNS::TopicPolicy": "resource policies are not enforced locally",
+    "AWS::SQS::QueuePolicy": "resource policies are not enforced locally",
+    "AWS::S3::BucketPolicy": "resource policies are not enforced locally",
+    "AWS::IAM::Policy": "IAM is not enforced locally",
+    "AWS::IAM::ManagedPolicy": "IAM is not enforced locally",
+}
+
+#: Types served by another part of the local gateway rather than deployed into moto.
+_SERVED_ELSEWHERE = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
+
+
+class DeploymentError(Exception):
+    """A resource could not be created; the message names it."""
+
+
+@dataclass
+class DeployedResource:
+    logical_id: str
+    type: str
+    ref: Any
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DeploymentReport:
+    created: list[str] = field(default_factory=list)
+    inert: list[tuple[str, str, str]] = field(default_factory=list)
+    not_run: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        lines = [f"{len(self.created)} resources created"]
+        lines += [f"not run: {lid} ({rtype}): {why}" for lid, rtype, why in self.not_run]
+        return lines
+
+
+_PLACEHOLDER_ZIP: bytes | None = None
+
+
+def _placeholder_code() -> bytes:
+    # moto wants a deployment package; the code itself runs from CodeUri in this process.
+    global _PLACEHOLDER_ZIP
+    if _PLACEHOLDER_ZIP is None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("README", "Runs in-process from CodeUri; see aigw.local.")
+        _PLACEHOLDER_ZIP = buffer.getvalue()
+    return _PLACEHOLDER_ZIP
+
+
+class Deployer:
+    """Deploys one :class:`CfnTemplate` into the moto backends of this process."""
+
+    def __init__(
+        self,
+        template: CfnTemplate,
+        bridge: LambdaBridge,
+        event_sources: EventSources,
+        session: boto3.session.Session,
+    ) -> None:
+        self.template = template
+        self.bridge = bridge
+        self.event_sources = event_sources
+        self.session = session
+        self.resources: dict[str, DeployedResource] = {}
+        self.report = DeploymentReport()
+        self._clients: dict[str, Any] = {}
+        self._layer_dirs: dict[str, Path] = {}
+
+    # ------------------------------------------------------------------ lookups for resolve
+    def ref(self, logical_id: str) -> Any:
+        return self._deployed(logical_id).ref
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        resource = self._deployed(logical_id)
+        if attribute not in resource.attributes:
+            known = ", ".join(sorted(resource.attributes)) or "none"
+            raise TemplateError(
+                f"Fn::GetAtt {logical_id}.{attribute}: {resource.type} has no such attribute "
+                f"locally (known: {known})"
+            )
+        return resource.attributes[attribute]
+
+    def _deployed(self, logical_id: str) -> DeployedResource:
+        if logical_id not in self.resources:
+            raise TemplateError(f"{logical_id} is referenced but was not created")
+        return self.resources[logical_id]
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+    # ------------------------------------------------------------------ deploy
+    def deploy(self, *, strict: bool = False) -> DeploymentReport:
+        plan = [
+            (logical_id, self.template.resources[logical_id].type)
+            for logical_id in self.template.deploy_order()
+        ]
+        unsupported = [
+            (logical_id, rtype, self._why_not_run(rtype))
+            for logical_id, rtype in plan
+            if self._creator(rtype) is None and rtype not in _INERT_TYPES
+        ]
+        if strict and unsupported:
+            names = ", ".join(f"{lid} ({rtype})" for lid, rtype, _ in unsupported)
+            raise DeploymentError(f"resource types the local runtime cannot run: {names}")
+        for logical_id, rtype in plan:
+            resource = self.template.resources[logical_id]
+            if rtype in _INERT_TYPES:
+                self.resources[logical_id] = DeployedResource(logical_id, rtype, logical_id)
+                self.report.inert.append((logical_id, rtype, _INERT_TYPES[rtype]))
+                continue
+            creator = self._creator(rtype)
+            if creator is None:
+                self.resources[logical_id] = DeployedResource(logical_id, rtype, logical_id)
+                self.report.not_run.append((logical_id, rtype, self._why_not_run(rtype)))
+                LOG.warning("not run locally: %s (%s)", logical_id, rtype)
+                continue
+            properties = self.template.resolve(resource.properties or {}, self)
+            try:
+                self.resources[logical_id] = creator(logical_id, properties)
+            except (TemplateError, DeploymentError):
+                raise
+            except Exception as error:
+                raise DeploymentError(f"{logical_id} ({rtype}): {error}") from error
+            self.report.created.append(logical_id)
+        return self.report
+
+    def _creator(self, rtype: str) -> Callable[[str, dict[str, Any]], DeployedResource] | None:
+        name = "_create_" + rtype.removeprefix("AWS::").replace("::", "_").lower()
+        return getattr(self, name, None)
+
+    @staticmethod
+    def _why_not_run(rtype: str) -> str:
+        if rtype.startswith(_SERVED_ELSEWHERE):
+            return "APIs are served by `aigw local`, not deployed into moto"
+        return "the local runtime has no implementation for this type"
+
+    def _name(self, logical_id: str, explicit: str | None, *, lower: bool = False) -> str:
+        name = explicit or f"{self.template.stack_name}-{logical_id}"
+        return name.lower() if lower else name
+
+    def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        region_part = self.template.region if region else ""
+        return f"arn:aws:{service}:{region_part}:{self.template.account_id}:{resource}"
+
+    # ------------------------------------------------------------------ IAM
+    def _create_iam_role(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("RoleName"))[:64]
+        iam = self.client("iam")
+        role = iam.create_role(
+            RoleName=name,
+            Path=props.get("Path", "/"),
+            AssumeRolePolicyDocument=json.dumps(props.get("AssumeRolePolicyDocument", {})),
+        )["Role"]
+        for policy in props.get("Policies", []):
+            try:
+                iam.put_role_policy(
+                    RoleName=name,
+                    PolicyName=policy["PolicyName"],
+                    PolicyDocument=json.dumps(policy["PolicyDocument"]),
+                )
+            except iam.exceptions.MalformedPolicyDocumentException as error:
+                # IAM is not enforced locally and moto validates more strictly than IAM
+                # (a missing Version is fine on AWS); cfn-lint is the check for policies.
+                LOG.warning("%s: policy %s kept out of moto: %s", logical_id, policy, error)
+        return DeployedResource(
+            logical_id, "AWS::IAM::Role", name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
+        )
+
+    # ------------------------------------------------------------------ Lambda
+    def _create_lambda_layerversion(
+        self, logical_id: str, props: dict[str, Any]
+    ) -> DeployedResource:
+        content = props.get("Content", {})
+        root = self.template.local_path_for_code(content.get("S3Bucket"), content.get("S3Key"))
+        # Lambda extracts a layer to /opt and puts /opt/python on the import path; a source
+        # layer that `sam build` would build (BuildMethod) has its code at the root instead.
+        python_dir = root / "python" if (root / "python").is_dir() else root
+        name = props.get("LayerName") or self._name(logical_id, None)
+        arn = self._arn("lambda", f"layer:{name}:1")
+        self._layer_dirs[arn] = python_dir
+        return DeployedResource(logical_id, "AWS::Lambda::LayerVersion", arn, {})
+
+    def _create_lambda_function(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("FunctionName"))
+        code = props.get("Code", {})
+        code_dir = self.template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
+        variables = {
+            key: str(value)
+            for key, value in props.get("Environment", {}).get("Variables", {}).items()
+        }
+        layer_dirs = []
+        for layer in props.get("Layers", []):
+            if layer not in self._layer_dirs:
+                raise DeploymentError(
+                    f"{logical_id}: layer {layer} is not defined in the template; only the "
+                    "template's own layers can be put on the import path locally"
+                )
+            layer_dirs.append(self._layer_dirs[layer])
+        response = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime=props.get("Runtime", "python3.12"),
+            Role=props["Role"],
+            Handler=props["Handler"],
+            Code={"ZipFile": _placeholder_code()},
+            Timeout=int(props.get("Timeout", 3)),
+            MemorySize=int(props.get("MemorySize", 128)),
+            Environment={"Variables": variables},
+        )
+        arn = response["FunctionArn"]
+        self.bridge.register(
+            FunctionSpec(
+                name=name,
+                arn=arn,
+                code_dir=code_dir,
+                handler=props["Handler"],
+                environment=variables,
+                timeout=int(props.get("Timeout", 3)),
+                memory_size=int(props.get("MemorySize", 128)),
+                layer_dirs=layer_dirs,
+                runtime=props.get("Runtime", "python3.12"),
+                region=self.template.region,
+            )
+        )
+        return DeployedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
+
+    def _create_lambda_eventsourcemapping(
+        self, logical_id: str, props: dict[str, Any]
+    ) -> DeployedResource:
+        kwargs = {
+            key: props[key]
+            for key in ("EventSourceArn", "FunctionName", "BatchSize", "StartingPosition")
+            if key in props
+        }
+        kwargs["Enabled"] = props.get("Enabled", True)
+        mapping = self.client("lambda").create_event_source_mapping(**kwargs)
+        source = props["EventSourceArn"]
+        if ":dynamodb:" in source or ":kinesis:" in source:
+            function_arn = mapping["FunctionArn"]
+            self.event_sources.stream_mappings[(function_arn, source)] = StreamMapping(
+                batch_size=int(props.get("BatchSize", 100)),
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            )
+        return DeployedResource(
+            logical_id, "AWS::Lambda::EventSourceMapping", mapping["UUID"], {"Id": mapping["UUID"]}
+        )
+
+    # ------------------------------------------------------------------ DynamoDB
+    def _create_dynamodb_table(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("TableName"))
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        if kwargs["BillingMode"] == "PROVISIONED":
+            kwargs["ProvisionedThroughput"] = props.get(
+                "ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+            )
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSESpecification"):
+            if key in props:
+                kwargs[key] = props[key]
+        stream = props.get("StreamSpecification")
+        if stream:
+            kwargs["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
+        dynamodb = self.client("dynamodb")
+        table = dynamodb.create_table(**kwargs)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+        pitr = props.get("PointInTimeRecoverySpecification", {})
+        if pitr.get("PointInTimeRecoveryEnabled"):
+            dynamodb.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        attributes = {"Arn": table["TableArn"]}
+        if "LatestStreamArn" in table:
+            attributes["StreamArn"] = table["LatestStreamArn"]
+        return DeployedResource(logical_id, "AWS::DynamoDB::Table", name, attributes)
+
+    # ------------------------------------------------------------------ S3
+    def _create_s3_bucket(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("BucketName"), lower=True)[:63]
+        s3 = self.client("s3")
+        if self.template.region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(
+                Bucket=name,
+                CreateBucketConfiguration={"LocationConstraint": self.template.region},
+            )
+        if "CorsConfiguration" in props:
+            s3.put_bucket_cors(
+                Bucket=name,
+                CORSConfiguration={"CORSRules": props["CorsConfiguration"]["CorsRules"]},
+            )
+        if "LifecycleConfiguration" in props:
+            rules = []
+            for rule in props["LifecycleConfiguration"]["Rules"]:
+                converted: dict[str, Any] = {
+                    "ID": rule.get("Id", f"rule-{len(rules)}"),
+                    "Status": rule.get("Status", "Enabled"),
+                    "Filter": {"Prefix": rule.get("Prefix", "")},
+                }
+                if "ExpirationInDays" in rule:
+                    converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+                rules.append(converted)
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": rules}
+            )
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
+            )
+        if "BucketEncryption" in props:
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                },
+            )
+        if "NotificationConfiguration" in props:
+            raise DeploymentError(
+                f"{logical_id}: bucket notifications are not run locally; use EventBridge"
+            )
+        return DeployedResource(
+            logical_id,
+            "AWS::S3::Bucket",
+            name,
+            {
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": f"{name}.s3.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{self.template.region}.amazonaws.com",
+            },
+        )
+
+    # ------------------------------------------------------------------ SNS / SQS
+    def _create_sns_topic(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("TopicName"))
+        attributes = {}
+        if props.get("KmsMasterKeyId"):
+            attributes["KmsMasterKeyId"] = str(props["KmsMasterKeyId"])
+        if props.get("FifoTopic"):
+            attributes["FifoTopic"] = "true"
+        sns = self.client("sns")
+        arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        for subscription in props.get("Subscription", []):
+            sns.subscribe(
+                TopicArn=arn,
+                Protocol=subscription["Protocol"],
+                Endpoint=subscription["Endpoint"],
+            )
+        return DeployedResource(
+            logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name}
+        )
+
+    def _create_sns_subscription(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        attributes = {}
+        for key in ("FilterPolicy", "RedrivePolicy"):
+            if key in props:
+                attributes[key] = json.dumps(props[key])
+        for key in ("FilterPolicyScope", "RawMessageDelivery"):
+            if key in props:
+                attributes[key] = (
+                    str(props[key]).lower() if key == "RawMessageDelivery" else (props[key])
+                )
+        arn = self.client("sns").subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return DeployedResource(logical_id, "AWS::SNS::Subscription", arn, {"Arn": arn})
+
+    def _create_sqs_queue(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("QueueName"))
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else str(value)
+            for key, value in props.items()
+            if key not in ("QueueName", "Tags")
+        }
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = self._arn("sqs", name)
+        return DeployedResource(
+            logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
+        )
+
+    # ------------------------------------------------------------------ EventBridge / logs
+    def _create_events_rule(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("Name"))[:64]
+        kwargs: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
+        if "EventPattern" in props:
+            kwargs["EventPattern"] = json.dumps(props["EventPattern"])
+        if "ScheduleExpression" in props:
+            raise DeploymentError(
+                f"{logical_id}: scheduled rules are not triggered by the local runtime"
+            )
+        if "EventBusName" in props:
+            kwargs["EventBusName"] = props["EventBusName"]
+        events = self.client("events")
+        arn = events.put_rule(**kwargs)["RuleArn"]
+        targets = []
+        for target in props.get("Targets", []):
+            converted = {key: target[key] for key in ("Id", "Arn") if key in target}
+            if "Input" in target:
+                converted["Input"] = target["Input"]
+            if "InputPath" in target:
+                converted["InputPath"] = target["InputPath"]
+            if "InputTransformer" in target:
+                transformer = target["InputTransformer"]
+                converted["InputTransformer"] = {
+                    "InputPathsMap": transformer.get("InputPathsMap", {}),
+                    "InputTemplate": transformer["InputTemplate"],
+                }
+            targets.append(converted)
+        if targets:
+            bus = {"EventBusName": props["EventBusName"]} if "EventBusName" in props else {}
+            events.put_targets(Rule=name, Targets=targets, **bus)
+        return DeployedResource(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
+
+    def _create_logs_loggroup(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = props.get("LogGroupName") or f"/aws/{self.template.stack_name}/{logical_id}"
+        self.client("logs").create_log_group(logGroupName=name)
+        return DeployedResource(
+            logical_id, "AWS::Logs::LogGroup", name, {"Arn": self._arn("logs", f"log-group:{name}")}
+        )
+
+    # ------------------------------------------------------------------ Step Functions
+    def _create_stepfunctions_statemachine(
+        self, logical_id: str, props: dict[str, Any]
+    ) -> DeployedResource:
+        name = self._name(logical_id, props.get("StateMachineName"))
+        if "DefinitionString" in props:
+            definition = props["DefinitionString"]
+        elif "Definition" in props:
+            definition = json.dumps(props["Definition"])
+        else:
+            raise DeploymentError(
+                f"{logical_id}: no Definition, DefinitionString or DefinitionUri to run"
+            )
+        substitutions = {
+            key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in props.get("DefinitionSubstitutions", {}).items()
+        }
+        definition = substitute_definition(definition, substitutions)
+        try:
+            json.loads(definition)
+        except json.JSONDecodeError as error:
+            raise DeploymentError(f"{logical_id}: definition is not valid JSON: {error}") from error
+        arn = self.client("stepfunctions").create_state_machine(
+            name=name,
+            definition=definition,
+            roleArn=props["RoleArn"],
+            type=props.get("StateMachineType", "STANDARD"),
+        )["stateMachineArn"]
+        return DeployedResource(
+            logical_id, "AWS::StepFunctions::StateMachine", arn, {"Arn": arn, "Name": name}
+        )

@@ -1,0 +1,226 @@
+"""The offline runtime: a SAM template running for real in this process.
+
+``LocalRuntime`` starts moto with its Step Functions engine, applies the engine fixes,
+connects the event sources to in-process handlers, deploys the template and hands out boto3
+clients that talk to it. Everything after it (the gateway's tests, ``aigw local``, the
+benchmarks) stands on this class::
+
+    with LocalRuntime("template.yaml") as runtime:
+        sfn = runtime.client("stepfunctions")
+        arn = runtime.start_execution("JobRunner", {"job_id": "j1"})
+        print(runtime.wait_for_execution(arn)["status"])
+
+Limits, compared with AWS: one process and no IAM enforcement; handlers share one Python
+interpreter (and its installed packages); function timeouts and memory are not enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from aigw.local import engine_fixes, providers
+from aigw.local.aws_endpoint import AwsEndpoint
+from aigw.local.deployer import DeployedResource, Deployer, DeploymentReport
+from aigw.local.event_sources import EventSources
+from aigw.local.lambda_bridge import LambdaBridge, install_function_environ
+from aigw.local.template import load_template
+
+LOG = logging.getLogger("aigw.local")
+
+_TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+_active_lock = threading.Lock()
+_active: LocalRuntime | None = None
+
+
+class ExecutionTimeout(TimeoutError):
+    """An execution did not finish before the caller's deadline."""
+
+
+class LocalRuntime:
+    """Deploys ``template_path`` into an in-process AWS and runs it."""
+
+    def __init__(
+        self,
+        template_path: str | Path,
+        *,
+        parameters: dict[str, str] | None = None,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        stack_name: str = "aigw-local",
+        time_scale: float = 1.0,
+        strict: bool = False,
+    ) -> None:
+        self.template_path = Path(template_path)
+        self.parameters = parameters or {}
+        self.region = region
+        self.account_id = account_id
+        self.stack_name = stack_name
+        self.time_scale = time_scale
+        self.strict = strict
+        self.providers = providers.registry
+        self.bridge = LambdaBridge()
+        self.event_sources = EventSources(self.bridge)
+        self.report = DeploymentReport()
+        self.resources: dict[str, DeployedResource] = {}
+        self._mock: Any = None
+        self._session: boto3.session.Session | None = None
+        self._clients: dict[str, Any] = {}
+        self._endpoint: AwsEndpoint | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> LocalRuntime:
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise RuntimeError(
+                    "a LocalRuntime is already running in this process (moto's state is "
+                    "process-wide); stop it first"
+                )
+            _active = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        template = load_template(
+            self.template_path,
+            parameters=self.parameters,
+            region=self.region,
+            account_id=self.account_id,
+            stack_name=self.stack_name,
+        )
+        install_function_environ()
+        # A default session made earlier holds the plain os.environ and would hide each
+        # function's variables (AWS_REGION, …) from clients created inside handlers.
+        boto3.DEFAULT_SESSION = None
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        engine_fixes.apply_engine_fixes()
+        engine_fixes.set_time_scale(self.time_scale)
+        providers.install()
+        self.event_sources.install()
+        self._session = boto3.session.Session(
+            region_name=self.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        deployer = Deployer(template, self.bridge, self.event_sources, self._session)
+        self.resources = deployer.resources
+        self.report = deployer.deploy(strict=self.strict)
+        for line in self.report.describe():
+            LOG.info("%s", line)
+
+    def stop(self) -> None:
+        global _active
+        if self._endpoint is not None:
+            self._endpoint.stop()
+            self._endpoint = None
+        self.bridge.shutdown()
+        self.event_sources.uninstall()
+        engine_fixes.set_time_scale(1.0)
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self._clients.clear()
+        with _active_lock:
+            if _active is self:
+                _active = None
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_aws(self, *, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Expose the in-process AWS to other processes; returns the endpoint URL."""
+        if self._endpoint is None:
+            endpoint = AwsEndpoint(host, port)
+            endpoint.start()
+            self._endpoint = endpoint
+        return self._endpoint.url
+
+    # ------------------------------------------------------------------ access
+    def client(self, service: str) -> Any:
+        """A boto3 client for the in-process AWS (cached; boto3 clients are thread-safe)."""
+        if self._session is None:
+            raise RuntimeError("the runtime is not started")
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service)
+        return self._clients[service]
+
+    def resource(self, logical_id: str) -> DeployedResource:
+        if logical_id not in self.resources:
+            raise KeyError(f"{logical_id} is not a resource of {self.template_path}")
+        return self.resources[logical_id]
+
+    def physical_id(self, logical_id: str) -> Any:
+        """What ``Ref`` returns for the resource (a table name, a state machine ARN, …)."""
+        return self.resource(logical_id).ref
+
+    def arn(self, logical_id: str) -> str:
+        resource = self.resource(logical_id)
+        return resource.attributes.get("Arn") or resource.ref
+
+    # ------------------------------------------------------------------ Step Functions
+    def start_execution(
+        self, state_machine: str, execution_input: Any = None, *, name: str | None = None
+    ) -> str:
+        """Start an execution of a state machine (logical id or ARN); returns its ARN."""
+        arn = state_machine if state_machine.startswith("arn:") else self.arn(state_machine)
+        response = self.client("stepfunctions").start_execution(
+            stateMachineArn=arn,
+            name=name or str(uuid.uuid4()),
+            input=json.dumps(execution_input if execution_input is not None else {}),
+        )
+        return response["executionArn"]
+
+    def wait_for_execution(
+        self, execution_arn: str, *, timeout: float = 30.0, poll: float = 0.002
+    ) -> dict[str, Any]:
+        """Poll until the execution ends; ``ExecutionTimeout`` when ``timeout`` passes first."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        delay = poll
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] in _TERMINAL:
+                return described
+            if time.monotonic() >= deadline:
+                raise ExecutionTimeout(
+                    f"{execution_arn} still {described['status']} after {timeout} s"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def run(
+        self, state_machine: str, execution_input: Any = None, *, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """Start an execution and wait for it; the DescribeExecution answer."""
+        return self.wait_for_execution(
+            self.start_execution(state_machine, execution_input), timeout=timeout
+        )
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until queued asynchronous deliveries (SNS, streams, rules) have run."""
+        if not self.bridge.async_invoker.drain(timeout):
+            raise TimeoutError(f"asynchronous deliveries still pending after {timeout} s")

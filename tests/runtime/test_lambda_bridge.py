@@ -1,0 +1,186 @@
+"""The Lambda bridge on its own: handlers from CodeUri, per-function environments, errors."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from aigw.local.lambda_bridge import (
+    FunctionConflictError,
+    FunctionSpec,
+    LambdaBridge,
+    UnknownFunctionError,
+)
+
+
+def _function(root: Path, name: str, source: str, **spec: object) -> FunctionSpec:
+    code_dir = root / name
+    code_dir.mkdir(parents=True, exist_ok=True)
+    (code_dir / "app.py").write_text(source)
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    return FunctionSpec(name=name, arn=arn, code_dir=code_dir, handler="app.handler", **spec)  # type: ignore[arg-type]
+
+
+# Both handlers wait at one barrier (shared through builtins, the one namespace two separately
+# loaded handler modules have in common) so their invocations are certainly concurrent.
+READS_COLOUR = """
+import builtins
+import os
+
+AT_IMPORT = os.environ["COLOUR"]
+
+
+def handler(event, context):
+    builtins.aigw_test_barrier.wait(timeout=5)
+    return {"import": AT_IMPORT, "invoke": os.environ["COLOUR"]}
+"""
+
+
+def test_given_two_functions_with_one_variable_when_run_together_then_each_sees_its_own(
+    tmp_path: Path,
+) -> None:
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path / "a", "red", READS_COLOUR, environment={"COLOUR": "red"}))
+    bridge.register(_function(tmp_path / "b", "blue", READS_COLOUR, environment={"COLOUR": "blue"}))
+    import builtins
+
+    builtins.aigw_test_barrier = threading.Barrier(2)  # type: ignore[attr-defined]
+    results: dict[str, object] = {}
+
+    def call(name: str) -> None:
+        results[name] = bridge.invoke(name, {}).json()
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in ("red", "blue")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    del builtins.aigw_test_barrier  # type: ignore[attr-defined]
+
+    assert results == {
+        "red": {"import": "red", "invoke": "red"},
+        "blue": {"import": "blue", "invoke": "blue"},
+    }
+    assert "COLOUR" not in os.environ  # nothing leaks into the process
+
+
+def test_given_a_handler_when_invoked_then_it_gets_a_lambda_context(tmp_path: Path) -> None:
+    source = """
+def handler(event, context):
+    return {
+        "name": context.function_name,
+        "arn": context.invoked_function_arn,
+        "memory": context.memory_limit_in_mb,
+        "request_id": context.aws_request_id,
+        "remaining": context.get_remaining_time_in_millis(),
+    }
+"""
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "ctx", source, timeout=7, memory_size=512))
+
+    first = bridge.invoke("ctx", {}).json()
+    second = bridge.invoke("arn:aws:lambda:us-east-1:123456789012:function:ctx", {}).json()
+
+    assert first["name"] == "ctx"
+    assert first["arn"].endswith(":function:ctx")
+    assert first["memory"] == 512
+    assert 6000 < first["remaining"] <= 7000
+    assert first["request_id"] != second["request_id"]
+
+
+def test_given_a_handler_that_raises_then_the_error_type_is_the_class_name(
+    tmp_path: Path,
+) -> None:
+    source = """
+class QuotaExceeded(Exception):
+    pass
+
+def handler(event, context):
+    raise QuotaExceeded("over the limit")
+"""
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "raiser", source))
+
+    result = bridge.invoke("raiser", {})
+
+    assert result.function_error == "Unhandled"
+    error = result.json()
+    assert (error["errorType"], error["errorMessage"]) == ("QuotaExceeded", "over the limit")
+    assert any("raise QuotaExceeded" in line for line in error["stackTrace"])
+
+
+def test_given_a_handler_returning_something_unserialisable_then_a_marshal_error(
+    tmp_path: Path,
+) -> None:
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "sets", "def handler(e, c):\n    return {1, 2}\n"))
+
+    result = bridge.invoke("sets", {})
+
+    assert result.function_error == "Unhandled"
+    assert result.json()["errorType"] == "Runtime.MarshalError"
+
+
+def test_given_a_module_that_fails_to_import_then_an_import_error_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "broken", "import no_such_module_anywhere\n"))
+
+    result = bridge.invoke("broken", {})
+
+    assert result.function_error == "Unhandled"
+    assert result.json()["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_given_two_functions_with_different_sibling_modules_of_one_name_then_a_conflict(
+    tmp_path: Path,
+) -> None:
+    bridge = LambdaBridge()
+    first = _function(tmp_path / "a", "first", "def handler(e, c):\n    return 1\n")
+    second = _function(tmp_path / "b", "second", "def handler(e, c):\n    return 2\n")
+    (first.code_dir / "helpers.py").write_text("X = 1\n")
+    (second.code_dir / "helpers.py").write_text("X = 2\n")
+    bridge.register(first)
+
+    with pytest.raises(FunctionConflictError, match="helpers"):
+        bridge.register(second)
+
+
+def test_given_every_function_has_an_app_module_then_each_runs_its_own(tmp_path: Path) -> None:
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path / "a", "one", "def handler(e, c):\n    return 'one'\n"))
+    bridge.register(_function(tmp_path / "b", "two", "def handler(e, c):\n    return 'two'\n"))
+
+    assert [bridge.invoke(n, {}).json() for n in ("one", "two")] == ["one", "two"]
+
+
+def test_given_a_failing_async_invocation_then_it_is_tried_three_times_and_recorded(
+    tmp_path: Path,
+) -> None:
+    source = """
+def handler(event, context):
+    with open(event["log"], "a") as log:
+        log.write("called\\n")
+    raise RuntimeError("always")
+"""
+    log = tmp_path / "calls.log"
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "failing", source))
+
+    bridge.invoke_async("failing", {"log": str(log)})
+    assert bridge.async_invoker.drain(5)
+
+    (target, event, payload) = bridge.async_invoker.failures[0]
+    assert (target, event) == ("failing", {"log": str(log)})
+    assert b"RuntimeError" in payload
+    assert log.read_text().splitlines() == ["called"] * 3
+    bridge.shutdown()
+
+
+def test_given_an_unknown_function_then_unknown_function_error(tmp_path: Path) -> None:
+    with pytest.raises(UnknownFunctionError):
+        LambdaBridge().invoke("nobody", {})
