@@ -32,7 +32,7 @@ from aigw.local.aws_endpoint import AwsEndpoint
 from aigw.local.deployer import DeployedResource, Deployer, DeploymentReport
 from aigw.local.event_sources import EventSources
 from aigw.local.lambda_bridge import LambdaBridge, install_function_environ
-from aigw.local.template import load_template
+from aigw.local.template import CfnTemplate, load_template
 
 LOG = logging.getLogger("aigw.local")
 
@@ -71,6 +71,8 @@ class LocalRuntime:
         self.event_sources = EventSources(self.bridge)
         self.report = DeploymentReport()
         self.resources: dict[str, DeployedResource] = {}
+        self.template: CfnTemplate | None = None
+        self._deployer: Deployer | None = None
         self._mock: Any = None
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
@@ -117,6 +119,7 @@ class LocalRuntime:
             aws_secret_access_key="local",
         )
         deployer = Deployer(template, self.bridge, self.event_sources, self._session)
+        self.template, self._deployer = template, deployer
         self.resources = deployer.resources
         self.report = deployer.deploy(strict=self.strict)
         for line in self.report.describe():
@@ -173,6 +176,15 @@ class LocalRuntime:
     def arn(self, logical_id: str) -> str:
         resource = self.resource(logical_id)
         return resource.attributes.get("Arn") or resource.ref
+
+    def resolve(self, value: Any) -> Any:
+        """Template ``value`` with its intrinsics resolved against the deployed resources.
+
+        For parts of the template served outside moto (an API's OpenAPI body, its stages).
+        """
+        if self.template is None or self._deployer is None:
+            raise RuntimeError("the runtime is not started")
+        return self.template.resolve(value, self._deployer)
 
     # ------------------------------------------------------------------ Step Functions
     def start_execution(
