@@ -185,16 +185,19 @@ class Deployer:
             AssumeRolePolicyDocument=json.dumps(props.get("AssumeRolePolicyDocument", {})),
         )["Role"]
         for policy in props.get("Policies", []):
+            document = dict(policy["PolicyDocument"])
+            # IAM defaults a missing Version (policy templates omit it); moto insists on one.
+            document.setdefault("Version", "2012-10-17")
             try:
                 iam.put_role_policy(
                     RoleName=name,
                     PolicyName=policy["PolicyName"],
-                    PolicyDocument=json.dumps(policy["PolicyDocument"]),
+                    PolicyDocument=json.dumps(document),
                 )
             except iam.exceptions.MalformedPolicyDocumentException as error:
-                # IAM is not enforced locally and moto validates more strictly than IAM
-                # (a missing Version is fine on AWS); cfn-lint is the check for policies.
-                LOG.warning("%s: policy %s kept out of moto: %s", logical_id, policy, error)
+                # IAM is not enforced locally and moto validates more strictly than IAM;
+                # cfn-lint is the check for policies.
+                LOG.info("%s: policy %s kept out of moto: %s", logical_id, policy, error)
         return DeployedResource(
             logical_id, "AWS::IAM::Role", name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
         )
@@ -290,9 +293,21 @@ class Deployer:
             kwargs["ProvisionedThroughput"] = props.get(
                 "ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
             )
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSESpecification"):
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
             if key in props:
                 kwargs[key] = props[key]
+        sse = props.get("SSESpecification")
+        if sse:
+            # CloudFormation says SSEEnabled/SSEType/KMSMasterKeyId; the API Enabled/...
+            kwargs["SSESpecification"] = {
+                key: value
+                for key, value in (
+                    ("Enabled", bool(sse.get("SSEEnabled"))),
+                    ("SSEType", sse.get("SSEType")),
+                    ("KMSMasterKeyId", sse.get("KMSMasterKeyId")),
+                )
+                if value is not None
+            }
         stream = props.get("StreamSpecification")
         if stream:
             kwargs["StreamSpecification"] = {
@@ -330,10 +345,15 @@ class Deployer:
                 CreateBucketConfiguration={"LocationConstraint": self.template.region},
             )
         if "CorsConfiguration" in props:
-            s3.put_bucket_cors(
-                Bucket=name,
-                CORSConfiguration={"CORSRules": props["CorsConfiguration"]["CorsRules"]},
-            )
+            rules = []
+            for rule in props["CorsConfiguration"]["CorsRules"]:
+                converted = {k: v for k, v in rule.items() if k not in ("MaxAge", "Id")}
+                if "MaxAge" in rule:
+                    converted["MaxAgeSeconds"] = int(rule["MaxAge"])
+                if "Id" in rule:
+                    converted["ID"] = rule["Id"]
+                rules.append(converted)
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         if "LifecycleConfiguration" in props:
             rules = []
             for rule in props["LifecycleConfiguration"]["Rules"]:
@@ -357,7 +377,19 @@ class Deployer:
             s3.put_bucket_encryption(
                 Bucket=name,
                 ServerSideEncryptionConfiguration={
-                    "Rules": props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": rule[
+                                "ServerSideEncryptionByDefault"
+                            ],
+                            **(
+                                {"BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                                if "BucketKeyEnabled" in rule
+                                else {}
+                            ),
+                        }
+                        for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    ]
                 },
             )
         if "NotificationConfiguration" in props:

@@ -201,6 +201,8 @@ class _Function:
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
             "_HANDLER": spec.handler,
+            # No X-Ray daemon or trace header locally; the template may still override it.
+            "POWERTOOLS_TRACE_DISABLED": "true",
         }
         variables.update(spec.environment)
         return variables
