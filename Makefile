@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench layers functions scripts
+	$(VENV)/bin/ruff format --check src tests bench layers functions scripts
 
 unit: $(STAMP)
 	$(PY) -m pytest

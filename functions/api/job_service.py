@@ -1,0 +1,308 @@
+"""What the API does, over the Jobs table, the bucket and Step Functions.
+
+The AWS clients are passed in (``from_environment`` makes the real ones), and every AWS
+error that a client can cause is mapped to a domain error here, once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from aigw_common.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Timeout,
+    Unprocessable,
+    UpstreamError,
+)
+from aigw_common.failures import classify
+from aigw_common.ids import is_job_id, new_job_id
+from aigw_common.jobs import JobRepository
+from aigw_common.models import Job, JobStatus, utc_now
+from aigw_common.pipelines import Submission, catalogue, get_pipeline, normalize, prepare
+from aigw_common.settings import load_settings
+
+UPLOAD_URL_SECONDS = 900
+RESULT_URL_SECONDS = 3600
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class Settings(BaseModel):
+    jobs_table: str
+    documents_bucket: str
+    job_runner_arn: str
+    text_insights_arn: str
+    document_insights_arn: str
+    image_insights_arn: str
+    predict_arn: str
+
+    def state_machine(self, pipeline: str) -> str:
+        return getattr(self, pipeline.replace("-", "_") + "_arn")
+
+
+class JobService:
+    def __init__(self, settings: Settings, dynamodb: Any, s3: Any, sfn: Any) -> None:
+        self.settings = settings
+        self.jobs = JobRepository(settings.jobs_table, dynamodb)
+        self.s3 = s3
+        self.sfn = sfn
+
+    @classmethod
+    def from_environment(cls) -> JobService:
+        settings = load_settings(Settings)
+        # Fail fast inside API Gateway's 29 s: a few quick retries, short timeouts.
+        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3)
+        return cls(
+            settings,
+            boto3.client("dynamodb", config=config),
+            boto3.client("s3", config=Config(signature_version="s3v4")),
+            boto3.client("stepfunctions", config=config),
+        )
+
+    # ------------------------------------------------------------------ catalogue
+    def pipelines(self) -> list[dict[str, Any]]:
+        return [pipeline.describe() for pipeline in catalogue().values()]
+
+    # ------------------------------------------------------------------ uploads
+    def create_upload(self, tenant_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        filename = _UNSAFE_FILENAME.sub("_", str(request.get("filename", "")))[-120:] or "file"
+        content_type = request.get("content_type")
+        size = request.get("size")
+        if content_type not in ("application/pdf", "image/png", "image/jpeg", "image/tiff"):
+            raise InvalidInput(f"content_type {content_type!r} is not accepted")
+        if not isinstance(size, int) or not 1 <= size <= 50 * 1024 * 1024:
+            raise InvalidInput("size must be between 1 byte and 50 MiB")
+        key = f"uploads/{tenant_id}/{uuid.uuid4().hex}/{filename}"
+        post = self.s3.generate_presigned_post(
+            Bucket=self.settings.documents_bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, size]],
+            ExpiresIn=UPLOAD_URL_SECONDS,
+        )
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+            seconds=UPLOAD_URL_SECONDS
+        )
+        return {
+            "upload": {"url": post["url"], "fields": post["fields"]},
+            "input": {"s3_uri": f"s3://{self.settings.documents_bucket}/{key}"},
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    # ------------------------------------------------------------------ jobs
+    def submit(
+        self, tenant_id: str, request: dict[str, Any], *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        name = request.get("pipeline")
+        if not isinstance(name, str) or name not in catalogue():
+            raise InvalidInput(f"pipeline must be one of: {', '.join(catalogue())}")
+        pipeline = get_pipeline(name)
+        pipeline_input = request.get("input")
+        options = request.get("options") or {}
+        if not isinstance(pipeline_input, dict) or not isinstance(options, dict):
+            raise InvalidInput("input and options must be JSON objects")
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
+            raise InvalidInput("Idempotency-Key must have 1 to 128 characters")
+        request_hash = hashlib.sha256(
+            json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        job_id = new_job_id()
+        prepared = prepare(
+            pipeline,
+            pipeline_input,
+            options,
+            Submission(tenant_id, job_id, self.settings.documents_bucket, self._write_object),
+        )
+        now = utc_now()
+        job, _ = self.jobs.create(
+            Job(
+                tenant_id=tenant_id,
+                job_id=job_id,
+                pipeline=name,
+                status=JobStatus.QUEUED,
+                created_at=now,
+                updated_at=now,
+                request_hash=request_hash,
+                idempotency_key=idempotency_key,
+            ),
+            input_summary=_summary(pipeline_input),
+        )
+        if job.status is JobStatus.QUEUED:
+            # Also on a replay: if the first request's start was lost, this one starts the
+            # job; the execution name (tenant + job) makes a second start a no-op.
+            self._start(job, prepared, options)
+        return {
+            "job_id": job.job_id,
+            "status": job.status.value,
+            "links": {"self": f"/v1/jobs/{job.job_id}"},
+        }
+
+    def _start(self, job: Job, prepared: dict[str, Any], options: dict[str, Any]) -> None:
+        execution_input = {
+            "tenant_id": job.tenant_id,
+            "job_id": job.job_id,
+            "pipeline_name": job.pipeline,
+            "state_machine_arn": self.settings.state_machine(job.pipeline),
+            "input": prepared,
+            "options": options,
+        }
+        try:
+            self.sfn.start_execution(
+                stateMachineArn=self.settings.job_runner_arn,
+                name=execution_name(job.tenant_id, job.job_id),
+                input=json.dumps(execution_input),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                return  # started by an earlier attempt of the same request
+            raise _upstream(error) from error
+
+    def get_job(self, tenant_id: str, job_id: str) -> dict[str, Any]:
+        job = self._job(tenant_id, job_id)
+        url = None
+        if job.result_key is not None:
+            url = self.s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.settings.documents_bucket, "Key": job.result_key},
+                ExpiresIn=RESULT_URL_SECONDS,
+            )
+        return job.to_api(result_url=url)
+
+    def list_jobs(self, tenant_id: str, query: dict[str, str]) -> dict[str, Any]:
+        status = query.get("status")
+        if status is not None and status not in JobStatus.__members__:
+            raise InvalidInput(f"status must be one of: {', '.join(JobStatus.__members__)}")
+        pipeline = query.get("pipeline")
+        if pipeline is not None and pipeline not in catalogue():
+            raise InvalidInput(f"pipeline must be one of: {', '.join(catalogue())}")
+        try:
+            limit = int(query.get("limit", "20"))
+        except ValueError:
+            raise InvalidInput("limit must be an integer from 1 to 100") from None
+        if not 1 <= limit <= 100:
+            raise InvalidInput("limit must be an integer from 1 to 100")
+        jobs, next_token = self.jobs.list(
+            tenant_id,
+            status=status,
+            pipeline=pipeline,
+            limit=limit,
+            next_token=query.get("next_token"),
+        )
+        body: dict[str, Any] = {"jobs": [job.to_api() for job in jobs]}
+        if next_token:
+            body["next_token"] = next_token
+        return body
+
+    def cancel(self, tenant_id: str, job_id: str) -> dict[str, Any]:
+        job = self._job(tenant_id, job_id)
+        if job.status is JobStatus.CANCELLED:
+            return job.to_api()  # cancelling twice is not an error
+        if job.status.terminal:
+            raise Conflict(f"job {job_id} already ended {job.status.value}")
+        if self.jobs.transition(tenant_id, job_id, JobStatus.CANCELLED):
+            self._stop(tenant_id, job_id)
+            return self._job(tenant_id, job_id).to_api()
+        job = self._job(tenant_id, job_id)  # it ended while we were cancelling
+        if job.status is JobStatus.CANCELLED:
+            return job.to_api()
+        raise Conflict(f"job {job_id} already ended {job.status.value}")
+
+    def _stop(self, tenant_id: str, job_id: str) -> None:
+        machine = self.settings.job_runner_arn
+        arn = (
+            machine.replace(":stateMachine:", ":execution:")
+            + ":"
+            + execution_name(tenant_id, job_id)
+        )
+        try:
+            self.sfn.stop_execution(executionArn=arn, error="Cancelled", cause="cancelled")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                raise _upstream(error) from error
+
+    def _job(self, tenant_id: str, job_id: str) -> Job:
+        if not is_job_id(job_id):
+            raise NotFound(f"job {job_id} not found")
+        return self.jobs.get(tenant_id, job_id)
+
+    # ------------------------------------------------------------------ synchronous runs
+    def run(self, tenant_id: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        pipeline = get_pipeline(name)
+        if not pipeline.runs_synchronously:
+            raise InvalidInput(f"{name} runs asynchronously: submit it with POST /v1/jobs")
+        pipeline_input = request.get("input")
+        options = request.get("options") or {}
+        if not isinstance(pipeline_input, dict) or not isinstance(options, dict):
+            raise InvalidInput("input and options must be JSON objects")
+        run_id = new_job_id()
+        prepared = prepare(
+            pipeline,
+            pipeline_input,
+            options,
+            Submission(tenant_id, run_id, self.settings.documents_bucket, self._write_object),
+        )
+        execution_input = {
+            "tenant_id": tenant_id,
+            "job_id": run_id,
+            "input": prepared,
+            "options": options,
+        }
+        try:
+            answer = self.sfn.start_sync_execution(
+                stateMachineArn=self.settings.state_machine(name),
+                name=execution_name(tenant_id, run_id),
+                input=json.dumps(execution_input),
+            )
+        except ClientError as error:
+            raise _upstream(error) from error
+        if answer["status"] == "SUCCEEDED":
+            result = normalize(name, json.loads(answer["output"]), prepared)
+            return {"pipeline": name, "status": "SUCCEEDED", "result": result}
+        if answer["status"] == "TIMED_OUT":
+            raise Timeout(f"{name} did not finish in time")
+        failure = classify(answer.get("error"), answer.get("cause"))
+        if failure.retryable:
+            raise UpstreamError(f"{failure.code}: {failure.message}")
+        raise Unprocessable(f"{failure.code}: {failure.message}")
+
+    def _write_object(self, key: str, content: bytes) -> None:
+        self.s3.put_object(Bucket=self.settings.documents_bucket, Key=key, Body=content)
+
+
+def execution_name(tenant_id: str, job_id: str) -> str:
+    """Unique per job and at most 80 characters, so a retried start cannot run twice."""
+    return f"{tenant_id[:53]}-{job_id}"
+
+
+def _summary(pipeline_input: dict[str, Any]) -> dict[str, Any]:
+    """What the job record keeps of its input: never the text or document itself."""
+    summary: dict[str, Any] = {}
+    if "text" in pipeline_input:
+        summary["text_bytes"] = len(str(pipeline_input["text"]).encode())
+    if "s3_uri" in pipeline_input:
+        summary["s3_uri"] = pipeline_input["s3_uri"]
+    for inline in ("document_base64", "image_base64"):
+        if inline in pipeline_input:
+            summary[inline.removesuffix("_base64") + "_inline"] = True
+    if "model" in pipeline_input:
+        summary["model"] = pipeline_input["model"]
+    return summary
+
+
+def _upstream(error: ClientError) -> Exception:
+    code = error.response["Error"]["Code"]
+    if code in ("ThrottlingException", "TooManyRequestsException", "ExecutionLimitExceeded"):
+        return RateLimited("the service is busy; retry shortly", retry_after=2)
+    return UpstreamError(f"could not start the pipeline ({code})")

@@ -1,0 +1,103 @@
+"""Ends a job for job-runner: stores the result and marks it SUCCEEDED, or records why it
+FAILED. Both writes are conditional: a job cancelled meanwhile stays CANCELLED."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from aigw_common.failures import classify
+from aigw_common.jobs import JobRepository
+from aigw_common.models import JobStatus
+from aigw_common.pipelines import normalize
+from aigw_common.settings import load_settings
+
+logger = Logger()
+metrics = Metrics()
+
+#: Larger results go to S3 and the job keeps their key (DynamoDB items stop at 400 KB).
+MAX_INLINE_RESULT_BYTES = 32 * 1024
+
+
+class Settings(BaseModel):
+    jobs_table: str
+    documents_bucket: str
+
+
+settings = load_settings(Settings)
+jobs = JobRepository(settings.jobs_table, boto3.client("dynamodb"))
+s3 = boto3.client("s3")
+sfn = boto3.client("stepfunctions")
+
+
+def _usage(pipeline: str, result: dict[str, Any]) -> dict[str, float]:
+    if pipeline == "text-insights":
+        return {"characters": result["stats"]["characters"]}
+    if pipeline == "document-insights":
+        return {"pages": result["document"]["pages"]}
+    if pipeline == "image-insights":
+        return {"images": 1}
+    return {"invocations": 1}
+
+
+def _history(execution_arn: str) -> Iterator[dict[str, Any]]:
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        yield from page["events"]
+
+
+def succeed(event: dict[str, Any]) -> dict[str, Any]:
+    tenant_id, job_id, pipeline = event["tenant_id"], event["job_id"], event["pipeline_name"]
+    result = normalize(pipeline, event["output"], event["input"])
+    encoded = json.dumps(result, separators=(",", ":"))
+    changes: dict[str, Any] = {
+        "progress": {"step": "done", "percent": 100},
+        "usage": _usage(pipeline, result),
+    }
+    if len(encoded.encode()) <= MAX_INLINE_RESULT_BYTES:
+        changes["result"] = encoded
+    else:
+        key = f"results/{tenant_id}/{job_id}.json"
+        s3.put_object(
+            Bucket=settings.documents_bucket,
+            Key=key,
+            Body=encoded.encode(),
+            ContentType="application/json",
+        )
+        changes["result_key"] = key
+    stored = jobs.transition(tenant_id, job_id, JobStatus.SUCCEEDED, **changes)
+    metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
+    return {"stored": stored}
+
+
+def fail(event: dict[str, Any]) -> dict[str, Any]:
+    failure = event.get("failure") or {}
+    error = classify(
+        failure.get("Error"),
+        failure.get("Cause"),
+        history=_history,
+        execution_arn=event.get("execution_arn"),
+    )
+    stored = jobs.transition(
+        event["tenant_id"],
+        event["job_id"],
+        JobStatus.FAILED,
+        error=error.model_dump(),
+    )
+    metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+    logger.info("job failed", extra={"code": error.code, "step": error.step, "stored": stored})
+    return {"stored": stored}
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("outcome") == "succeeded":
+        return succeed(event)
+    return fail(event)

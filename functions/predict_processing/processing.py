@@ -1,0 +1,292 @@
+"""The predict pipeline's model contract: features in, a labelled prediction out.
+
+Everything a model needs is in its configuration (``models.json`` beside this module), so
+adding a model is a configuration change, not code:
+
+- Pre-processing validates the caller's features (required, type, range, category; unknown
+  names are rejected so a typo cannot silently fall back to a default), puts them in the
+  configured order, encodes them (numbers as they are, booleans as 1/0, categories one-hot
+  in the order of their ``values`` or as their index) and serialises the vector as the
+  endpoint's ``content_type`` wants it: one CSV row, or JSON ``{"instances": [[...]]}``.
+- Post-processing reads the endpoint's answer in the model's ``accept`` type: one
+  probability (of the second of two labels) or one score per label, as a CSV row, a JSON
+  number or list, a batch of one (``[[...]]``) or ``{"predictions": ...}``.
+
+The error classes' names are what Step Functions sees (a Lambda error's type), so the
+workflow can refuse to retry them; their messages name features and limits, never values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ContentType = Literal["text/csv", "application/json"]
+
+
+class UnknownModel(ValueError):
+    """The request names a model the configuration does not list."""
+
+
+class InvalidFeatures(ValueError):
+    """The features do not satisfy the model's contract; the message names each feature."""
+
+
+class InvalidModelOutput(ValueError):
+    """The endpoint answered with something the model's contract cannot read."""
+
+
+class _Rejected(ValueError):
+    """One feature's value is unusable (collected into one InvalidFeatures)."""
+
+
+class _Feature(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    #: A feature with a default may be left out; one without is required.
+    default: Any = None
+
+    def encode(self, value: Any) -> list[int | float]:
+        """The feature's columns in the encoded vector; _Rejected if the value is unusable."""
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _default_is_valid(self) -> Self:
+        if self.default is not None:
+            try:
+                self.encode(self.default)
+            except _Rejected as error:
+                raise ValueError(f"the default of {error}") from None
+        return self
+
+
+class NumberFeature(_Feature):
+    type: Literal["number", "integer"]
+    min: float | None = None
+    max: float | None = None
+    default: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _range_is_ordered(cls, data: Any) -> Any:
+        # Before the default is checked against the range (the base class's validator).
+        if isinstance(data, dict):
+            low, high = data.get("min"), data.get("max")
+            if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+                raise ValueError(f"{data.get('name')!r}: min is larger than max")
+        return data
+
+    def encode(self, value: Any) -> list[int | float]:
+        # bool is an int in Python, but true is not a number in JSON.
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not is_number or not math.isfinite(value):
+            raise _Rejected(f"{self.name!r} must be a number")
+        if self.type == "integer":
+            if not float(value).is_integer():
+                raise _Rejected(f"{self.name!r} must be a whole number")
+            value = int(value)
+        if self.min is not None and value < self.min:
+            raise _Rejected(f"{self.name!r} must be at least {self.min:g}")
+        if self.max is not None and value > self.max:
+            raise _Rejected(f"{self.name!r} must be at most {self.max:g}")
+        return [value]
+
+
+class BooleanFeature(_Feature):
+    type: Literal["boolean"]
+    default: bool | None = None
+
+    def encode(self, value: Any) -> list[int | float]:
+        if not isinstance(value, bool):
+            raise _Rejected(f"{self.name!r} must be true or false")
+        return [int(value)]
+
+
+class CategoryFeature(_Feature):
+    type: Literal["category"]
+    values: list[str] = Field(min_length=2)
+    #: one_hot: one 0/1 column per value, in this order; ordinal: the value's index.
+    encoding: Literal["one_hot", "ordinal"] = "one_hot"
+    default: str | None = None
+
+    @model_validator(mode="after")
+    def _values_are_unique(self) -> Self:
+        if len(set(self.values)) != len(self.values):
+            raise ValueError(f"{self.name!r} lists a value twice")
+        return self
+
+    def encode(self, value: Any) -> list[int | float]:
+        if not isinstance(value, str) or value not in self.values:
+            raise _Rejected(f"{self.name!r} must be one of {', '.join(self.values)}")
+        index = self.values.index(value)
+        if self.encoding == "ordinal":
+            return [index]
+        return [int(position == index) for position in range(len(self.values))]
+
+
+Feature = Annotated[NumberFeature | BooleanFeature | CategoryFeature, Field(discriminator="type")]
+
+
+class ModelSpec(BaseModel):
+    """One model: its endpoint, how to talk to it, and how to read its answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: What clients may send as ``model`` (the predict input schema in api/openapi.yaml).
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    endpoint_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", max_length=63)
+    content_type: ContentType
+    accept: ContentType = "application/json"
+    features: list[Feature] = Field(min_length=1)
+    labels: list[str] = Field(min_length=2)
+    #: Binary models: the second label wins when its probability is at least this.
+    threshold: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [feature.name for feature in self.features]
+        if len(set(names)) != len(names):
+            raise ValueError(f"model {self.name!r} lists a feature twice")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"model {self.name!r} lists a label twice")
+        if self.threshold is not None and len(self.labels) != 2:
+            raise ValueError(f"model {self.name!r}: a threshold needs exactly two labels")
+        return self
+
+
+class ModelCatalogue(BaseModel):
+    """The models the gateway serves (``functions/predict_processing/models.json``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models: list[ModelSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        names = [model.name for model in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError("two models share a name")
+        return self
+
+    def get(self, name: str) -> ModelSpec:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise UnknownModel(f"there is no model {name!r}")
+
+
+class EndpointRequest(BaseModel):
+    """What the workflow sends to SageMaker InvokeEndpoint."""
+
+    model: str
+    endpoint_name: str
+    content_type: ContentType
+    accept: ContentType
+    body: str
+
+
+class Prediction(BaseModel):
+    label: str
+    score: float
+    scores: dict[str, float]
+
+
+class PredictionResult(BaseModel):
+    model: str
+    prediction: Prediction
+
+
+def preprocess(model: ModelSpec, features: Any) -> EndpointRequest:
+    """Validate and encode the features; InvalidFeatures lists every problem at once."""
+    if not isinstance(features, dict):
+        raise InvalidFeatures("features must be an object of feature names to values")
+    problems = [
+        f"unknown feature {name!r}"
+        for name in features
+        if name not in {feature.name for feature in model.features}
+    ]
+    vector: list[int | float] = []
+    for feature in model.features:
+        value = features.get(feature.name)
+        if value is None:  # absent or null
+            value = feature.default
+        if value is None:
+            problems.append(f"{feature.name!r} is required")
+            continue
+        try:
+            vector.extend(feature.encode(value))
+        except _Rejected as error:
+            problems.append(str(error))
+    if problems:
+        raise InvalidFeatures(f"invalid features for model {model.name!r}: " + "; ".join(problems))
+    return EndpointRequest(
+        model=model.name,
+        endpoint_name=model.endpoint_name,
+        content_type=model.content_type,
+        accept=model.accept,
+        body=_serialise(vector, model.content_type),
+    )
+
+
+def _serialise(vector: list[int | float], content_type: ContentType) -> str:
+    if content_type == "text/csv":
+        return ",".join(repr(value) for value in vector)
+    return json.dumps({"instances": [vector]})
+
+
+def postprocess(model: ModelSpec, body: str) -> PredictionResult:
+    """Label the endpoint's answer: the threshold decides binary models, else the top score."""
+    values = _read_scores(body, model.accept)
+    if len(values) == 1:
+        if len(model.labels) != 2:
+            raise InvalidModelOutput(
+                f"model {model.name!r} answered one probability but has {len(model.labels)} labels"
+            )
+        values = [1.0 - values[0], values[0]]
+    if len(values) != len(model.labels):
+        raise InvalidModelOutput(
+            f"model {model.name!r} answered {len(values)} scores for {len(model.labels)} labels"
+        )
+    if model.threshold is not None:
+        best = 1 if values[1] >= model.threshold else 0
+    else:
+        best = max(range(len(values)), key=values.__getitem__)  # the first of equal scores
+    scores = {label: round(value, 4) for label, value in zip(model.labels, values, strict=True)}
+    label = model.labels[best]
+    return PredictionResult(
+        model=model.name, prediction=Prediction(label=label, score=scores[label], scores=scores)
+    )
+
+
+def _read_scores(body: str, accept: ContentType) -> list[float]:
+    cells: Any
+    if accept == "text/csv":
+        rows = body.strip().splitlines()
+        if len(rows) != 1:
+            raise InvalidModelOutput(f"expected one CSV row from the endpoint, got {len(rows)}")
+        try:
+            cells = [float(cell) for cell in rows[0].split(",")]
+        except ValueError:
+            raise InvalidModelOutput("the endpoint's CSV answer is not numbers") from None
+    else:
+        try:
+            cells = json.loads(body)
+        except ValueError:
+            raise InvalidModelOutput("the endpoint's answer is not JSON") from None
+        if isinstance(cells, dict) and "predictions" in cells:
+            cells = cells["predictions"]
+        if isinstance(cells, list) and len(cells) == 1 and isinstance(cells[0], list):
+            cells = cells[0]  # a batch of one
+        if not isinstance(cells, list):
+            cells = [cells]
+    for cell in cells:
+        # bool is an int in Python; NaN fails the range check.
+        if isinstance(cell, bool) or not isinstance(cell, int | float) or not 0 <= cell <= 1:
+            raise InvalidModelOutput(
+                "the endpoint must answer a probability or one score per label, each in [0, 1]"
+            )
+    return [float(cell) for cell in cells]

@@ -1,0 +1,119 @@
+"""WebSocket routes: ``$connect`` (already authorized by the API key), ``subscribe`` and
+``unsubscribe`` for jobs the caller's tenant owns, ``$disconnect``, ``$default``.
+
+On subscribe the job's current status is sent at once, so a client that subscribes late
+never misses a terminal state. Replies go through the @connections API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from aigw_common.errors import GatewayError, InvalidInput
+from aigw_common.jobs import JobRepository
+from aigw_common.settings import load_settings
+
+logger = Logger()
+#: API Gateway closes a WebSocket after 2 hours; items outlive it a little, then expire.
+CONNECTION_TTL_SECONDS = 3 * 3600
+
+
+class Settings(BaseModel):
+    jobs_table: str
+    connections_table: str
+    websocket_endpoint: str
+
+
+settings = load_settings(Settings)
+dynamodb = boto3.client("dynamodb")
+jobs = JobRepository(settings.jobs_table, dynamodb)
+connections = boto3.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
+
+
+def _send(connection_id: str, message: dict[str, Any]) -> None:
+    connections.post_to_connection(ConnectionId=connection_id, Data=json.dumps(message).encode())
+
+
+def _put(pk: str, sk: str, **attributes: str) -> None:
+    item = {"pk": {"S": pk}, "sk": {"S": sk}}
+    item["expires_at"] = {"N": str(int(time.time()) + CONNECTION_TTL_SECONDS)}
+    item.update({name: {"S": value} for name, value in attributes.items()})
+    dynamodb.put_item(TableName=settings.connections_table, Item=item)
+
+
+def _delete(pk: str, sk: str) -> None:
+    dynamodb.delete_item(
+        TableName=settings.connections_table, Key={"pk": {"S": pk}, "sk": {"S": sk}}
+    )
+
+
+def connect(connection_id: str, tenant_id: str) -> None:
+    _put(f"conn#{connection_id}", "meta", tenant_id=tenant_id)
+
+
+def disconnect(connection_id: str) -> None:
+    answer = dynamodb.query(
+        TableName=settings.connections_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"conn#{connection_id}"}},
+    )
+    for item in answer.get("Items", []):
+        sort_key = item["sk"]["S"]
+        if sort_key.startswith("job#"):
+            _delete(sort_key, f"conn#{connection_id}")
+        _delete(f"conn#{connection_id}", sort_key)
+
+
+def subscribe(connection_id: str, tenant_id: str, job_id: str) -> None:
+    job = jobs.get(tenant_id, job_id)  # NotFound for another tenant's job too
+    _put(f"job#{job_id}", f"conn#{connection_id}", tenant_id=tenant_id)
+    _put(f"conn#{connection_id}", f"job#{job_id}")
+    status: dict[str, Any] = {"type": "job.status", "job_id": job_id, "status": job.status.value}
+    if job.progress is not None:
+        status["progress"] = job.progress.model_dump()
+    if job.error is not None:
+        status["error"] = job.error.model_dump()
+    _send(connection_id, status)
+
+
+def unsubscribe(connection_id: str, job_id: str) -> None:
+    _delete(f"job#{job_id}", f"conn#{connection_id}")
+    _delete(f"conn#{connection_id}", f"job#{job_id}")
+
+
+def _message(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        body = json.loads(event.get("body") or "")
+    except ValueError:
+        raise InvalidInput("messages must be JSON objects") from None
+    if not isinstance(body, dict) or not isinstance(body.get("job_id"), str):
+        raise InvalidInput('send {"action": "subscribe", "job_id": "..."}')
+    return body
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = event["requestContext"]
+    route, connection_id = request["routeKey"], request["connectionId"]
+    tenant_id = str((request.get("authorizer") or {}).get("tenant_id", ""))
+    try:
+        if route == "$connect":
+            connect(connection_id, tenant_id)
+        elif route == "$disconnect":
+            disconnect(connection_id)
+        elif route == "subscribe":
+            subscribe(connection_id, tenant_id, _message(event)["job_id"])
+        elif route == "unsubscribe":
+            unsubscribe(connection_id, _message(event)["job_id"])
+        else:
+            raise InvalidInput(f"unknown action; use subscribe or unsubscribe (got {route})")
+    except GatewayError as error:
+        _send(connection_id, {"type": "error", "code": error.code, "message": error.message})
+    return {"statusCode": 200}

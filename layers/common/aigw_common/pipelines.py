@@ -1,0 +1,200 @@
+"""The pipeline catalogue: what each pipeline accepts, how its input is prepared before the
+execution starts, and how its raw output becomes the documented result.
+
+Schemas come from api/openapi.yaml (via pipeline_schemas.json, generated and checked by a
+test). ``prepare`` and ``normalize`` are pure: storage is passed in as small callables.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft7Validator
+
+from aigw_common.errors import InvalidInput, NotFound, PayloadTooLarge
+from aigw_common.text import Chunk, merge_insights, split_text
+
+#: Text jobs, in UTF-8 bytes: the per-chunk answers (entities, key phrases, PII) of this
+#: much text stay well inside Step Functions' 256 KB payload limit.
+MAX_TEXT_BYTES = 25_000
+#: Inline documents and images (decoded); larger files go through POST /v1/uploads.
+MAX_INLINE_BYTES = 3 * 1024 * 1024
+
+ObjectWriter = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Who submits and where inline files go."""
+
+    tenant_id: str
+    job_id: str
+    bucket: str
+    write_object: ObjectWriter
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    mode: str
+    description: str
+    input_schema: dict[str, Any]
+    options_schema: dict[str, Any]
+
+    @property
+    def runs_synchronously(self) -> bool:
+        return self.mode == "sync"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "mode": self.mode,
+            "description": self.description,
+            "input_schema": self.input_schema,
+            "options_schema": self.options_schema,
+        }
+
+    def validate(self, pipeline_input: Any, options: Any) -> None:
+        _check(Draft7Validator(self.input_schema), pipeline_input, "input")
+        _check(Draft7Validator(self.options_schema), options, "options")
+
+
+def _check(validator: Draft7Validator, value: Any, where: str) -> None:
+    errors = sorted(validator.iter_errors(value), key=lambda error: list(error.path))
+    if errors:
+        first = errors[0]
+        location = ".".join(str(part) for part in [where, *first.path])
+        raise InvalidInput(f"{location}: {first.message}")
+
+
+@cache
+def catalogue() -> dict[str, Pipeline]:
+    raw = json.loads((Path(__file__).parent / "pipeline_schemas.json").read_text())
+    return {name: Pipeline(name=name, **entry) for name, entry in sorted(raw.items())}
+
+
+def get_pipeline(name: str) -> Pipeline:
+    pipelines = catalogue()
+    if name not in pipelines:
+        raise NotFound(f"unknown pipeline {name!r}; known: {', '.join(pipelines)}")
+    return pipelines[name]
+
+
+# ---------------------------------------------------------------------------- prepare
+
+
+def prepare(
+    pipeline: Pipeline, pipeline_input: dict[str, Any], options: dict[str, Any], who: Submission
+) -> dict[str, Any]:
+    """Validate and turn the client's input into the pipeline's execution input."""
+    pipeline.validate(pipeline_input, options)
+    if pipeline.name == "text-insights":
+        return _prepare_text(pipeline_input["text"], options)
+    if pipeline.name in ("document-insights", "image-insights"):
+        inline_field = "document_base64" if pipeline.name == "document-insights" else "image_base64"
+        return _prepare_object(pipeline_input, inline_field, who)
+    return dict(pipeline_input)
+
+
+def _prepare_text(text: str, options: dict[str, Any]) -> dict[str, Any]:
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise PayloadTooLarge(
+            f"text is {size} bytes of UTF-8; at most {MAX_TEXT_BYTES} are accepted in one job"
+        )
+    try:
+        chunks = split_text(text)
+    except ValueError as error:
+        raise InvalidInput(f"input.text: {error}") from error
+    return {
+        "chunks": [{"text": chunk.text, "offset": chunk.offset} for chunk in chunks],
+        "language": options.get("language"),
+        "target_language": options.get("target_language"),
+    }
+
+
+def _prepare_object(
+    pipeline_input: dict[str, Any], inline_field: str, who: Submission
+) -> dict[str, Any]:
+    if "s3_uri" in pipeline_input:
+        bucket, _, key = pipeline_input["s3_uri"].removeprefix("s3://").partition("/")
+        # Only this tenant's own uploads: anything else answers as if it did not exist.
+        if bucket != who.bucket or not key.startswith(f"uploads/{who.tenant_id}/"):
+            raise NotFound(f"{pipeline_input['s3_uri']} is not one of your uploads")
+        return {"bucket": bucket, "key": key}
+    try:
+        content = base64.b64decode(pipeline_input[inline_field], validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidInput(f"input.{inline_field}: not valid base64") from error
+    if not content:
+        raise InvalidInput(f"input.{inline_field}: the file is empty")
+    if len(content) > MAX_INLINE_BYTES:
+        raise PayloadTooLarge(
+            f"input.{inline_field}: {len(content)} bytes; inline files may have at most "
+            f"{MAX_INLINE_BYTES}; upload larger ones with POST /v1/uploads"
+        )
+    key = f"uploads/{who.tenant_id}/{who.job_id}/inline"
+    who.write_object(key, content)
+    return {"bucket": who.bucket, "key": key}
+
+
+# ---------------------------------------------------------------------------- normalize
+
+
+def normalize(pipeline_name: str, raw: Any, prepared_input: dict[str, Any]) -> dict[str, Any]:
+    """The documented result shape of a pipeline from its state machine's raw output."""
+    if pipeline_name == "text-insights":
+        return merge_insights(raw, _chunks(prepared_input))
+    if pipeline_name == "image-insights":
+        return _normalize_image(raw)
+    if pipeline_name == "document-insights":
+        insights = raw.get("insights")
+        return {
+            "document": raw["document"],
+            "insights": merge_insights(insights, [Chunk(**c) for c in raw["chunks"]])
+            if insights
+            else None,
+        }
+    return raw
+
+
+def _chunks(prepared_input: dict[str, Any]) -> list[Chunk]:
+    return [Chunk(text=chunk["text"], offset=chunk["offset"]) for chunk in prepared_input["chunks"]]
+
+
+def _normalize_image(raw: dict[str, Any]) -> dict[str, Any]:
+    def box(face: dict[str, Any]) -> dict[str, float]:
+        bounding = face.get("BoundingBox", {})
+        return {
+            "left": bounding.get("Left", 0.0),
+            "top": bounding.get("Top", 0.0),
+            "width": bounding.get("Width", 0.0),
+            "height": bounding.get("Height", 0.0),
+        }
+
+    return {
+        "labels": [
+            {"name": label["Name"], "confidence": round(label["Confidence"], 2)}
+            for label in raw["labels"].get("Labels", [])
+        ],
+        "text": [
+            {"text": found["DetectedText"], "confidence": round(found["Confidence"], 2)}
+            for found in raw["text"].get("TextDetections", [])
+            if found.get("Type") == "LINE"
+        ],
+        "faces": [
+            {"confidence": round(face["Confidence"], 2), "box": box(face)}
+            for face in raw["faces"].get("FaceDetails", [])
+        ],
+        "moderation": [
+            {"name": label["Name"], "confidence": round(label["Confidence"], 2)}
+            for label in raw["moderation"].get("ModerationLabels", [])
+        ],
+    }

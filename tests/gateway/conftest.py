@@ -1,0 +1,102 @@
+"""The gateway's template deployed on the offline runtime, with deterministic AI fakes.
+
+Tests talk to it as a client would: through the REST API (API Gateway emulated from the
+template and api/openapi.yaml: authorizer, validation, throttling, gateway responses).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The common layer is on every function's path in Lambda (/opt/python); unit tests of the
+# layer's modules import it the same way.
+sys.path.insert(0, str(ROOT / "layers" / "common"))
+
+from fakes import FakeServices  # noqa: E402
+
+from aigw.local.rest_api import Request, Response, RestApi  # noqa: E402
+from aigw.local.runtime import LocalRuntime  # noqa: E402
+from aigw.tenants import NewTenant, create_tenant, set_status  # noqa: E402
+
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
+
+
+@dataclass
+class Gateway:
+    runtime: LocalRuntime
+    api: RestApi
+    fakes: FakeServices
+    tenant: NewTenant
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = "default",
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> Response:
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        if key is not None:
+            all_headers["x-api-key"] = self.tenant.api_key if key == "default" else key
+        raw = body if isinstance(body, str | bytes) or body is None else json.dumps(body)
+        return self.api.handle(
+            Request(method, "/v1" + path, headers=all_headers, query=query, body=raw)
+        )
+
+    def new_tenant(self, name: str, status: str = "active") -> NewTenant:
+        return create_tenant(
+            self.runtime.client("dynamodb"),
+            self.runtime.physical_id("TenantsTable"),
+            name,
+            status=status,
+        )
+
+    def set_status(self, tenant: NewTenant, status: str) -> None:
+        set_status(
+            self.runtime.client("dynamodb"),
+            self.runtime.physical_id("TenantsTable"),
+            tenant.tenant_id,
+            status,
+        )
+
+    def submit(self, pipeline: str, pipeline_input: dict[str, Any], **kw: Any) -> str:
+        answer = self.request(
+            "POST", "/jobs", {"pipeline": pipeline, "input": pipeline_input}, **kw
+        )
+        assert answer.status == 202, answer.body
+        return answer.json()["job_id"]
+
+    def wait(self, job_id: str, *, key: str = "default", timeout: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.request("GET", f"/jobs/{job_id}", key=key).json()
+            if job.get("status") in TERMINAL:
+                self.runtime.drain()
+                return job
+            time.sleep(0.02)
+        raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    with LocalRuntime(ROOT / "template.yaml", time_scale=0.001) as runtime:
+        fakes = FakeServices(runtime).install()
+        tenant = create_tenant(
+            runtime.client("dynamodb"), runtime.physical_id("TenantsTable"), "acme"
+        )
+        try:
+            yield Gateway(runtime, RestApi.from_runtime(runtime), fakes, tenant)
+        finally:
+            fakes.uninstall()  # providers are process-wide: leave none behind
