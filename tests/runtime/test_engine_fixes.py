@@ -310,6 +310,38 @@ def test_states_error_from_a_branch_fails_the_state_with_it(container: str) -> N
     assert caught["Error"] == "States.TaskFailed"
 
 
+def reraising(child_arn: str) -> dict[str, Any]:
+    """Catch a failed child's States.TaskFailed, then fail with it through ErrorPath."""
+    inner = start_child(child_arn, ".sync", run_name="reraise-run")
+    definition = inner
+    start = definition["StartAt"]
+    definition["States"][start]["Catch"] = [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Failed"}
+    ]
+    definition["States"]["Failed"] = {
+        "Type": "Fail",
+        "ErrorPath": "$.failure.Error",
+        "CausePath": "$.failure.Cause",
+    }
+    return definition
+
+
+@pytest.mark.canary
+def test_canary_fail_state_cannot_reraise_a_states_error() -> None:
+    """If this fails, moto fixed it upstream: drop the state_fail patch of branch-states-errors."""
+    child = create(FAILING_CHILD, name="child")
+    with engine_fixes_reverted("branch-states-errors"):
+        described = run(reraising(child))
+    assert described["error"] != "States.TaskFailed"
+
+
+def test_fail_state_reraises_a_caught_states_error() -> None:
+    child = create(FAILING_CHILD, name="child")
+    described = run(reraising(child))
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.TaskFailed"
+
+
 MISSING_PATH_CAUGHT_BY_ALL = {
     "StartAt": "P",
     "States": {

@@ -80,6 +80,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task im
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_activitiy import (
     StateTaskActivity,
 )
+from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
@@ -779,6 +780,8 @@ FIXES: Final[list[Fix]] = [
         patches=[
             _Attr(branches_decl, "CustomErrorName", _propagated_error_name),
             _Attr(iteration_worker, "CustomErrorName", _propagated_error_name),
+            # A Fail state re-raising a caught States.* error (ErrorPath) hits the same check.
+            _Attr(state_fail, "CustomErrorName", _propagated_error_name),
         ],
     ),
     Fix(
