@@ -37,6 +37,8 @@ class FakeServices:
             "Total due: 1,234.00 EUR",
             "Contact billing@example.com",
         ]
+        self.pushed: dict[str, list[dict[str, Any]]] = {}
+        self.gone_connections: set[str] = set()
         self._lock = threading.Lock()
 
     def _count(self, name: str) -> None:
@@ -114,6 +116,8 @@ class FakeServices:
         self._count("StartTextract")
         job_id = uuid.uuid4().hex
         self.textract_jobs[job_id] = params
+        if self.textract_outcome == "HOLD":  # the job never finishes (until cancelled)
+            return {"JobId": job_id}
         channel = params["NotificationChannel"]
         location = params["DocumentLocation"]["S3Object"]
         # Published before Start* even returns: the workflow must already find the token.
@@ -185,6 +189,15 @@ class FakeServices:
         self._count("DetectModerationLabels")
         return {"ModerationLabels": []}
 
+    # ------------------------------------------------------------------ WebSocket @connections
+    def post_to_connection(self, params: dict[str, Any]) -> dict[str, Any]:
+        connection_id = params["ConnectionId"]
+        if connection_id in self.gone_connections:
+            raise ServiceError("GoneException", "the connection is closed", status_code=410)
+        with self._lock:
+            self.pushed.setdefault(connection_id, []).append(json.loads(params["Data"]))
+        return {}
+
     # ------------------------------------------------------------------ SageMaker
     def invoke_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         self._count("InvokeEndpoint")
@@ -208,6 +221,7 @@ class FakeServices:
             ("rekognition", "DetectFaces", self.detect_faces),
             ("rekognition", "DetectModerationLabels", self.detect_moderation_labels),
             ("sagemaker-runtime", "InvokeEndpoint", self.invoke_endpoint),
+            ("apigatewaymanagementapi", "PostToConnection", self.post_to_connection),
         ]:
             registry.register(service, operation, provider)
         return self

@@ -34,6 +34,10 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
             "ServiceException",
             "AWSLambdaException",
             "SdkClientException",
+            "InternalDependencyException",
+            "ModelNotReadyException",
+            # SageMaker Runtime's throttling is not a modeled error: it arrives unnamed.
+            "SageMakerRuntimeException",
         ),
         "ServiceUnavailable",
         True,
@@ -72,6 +76,7 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
             "ValidationError",
             "InvalidFeatures",
             "UnknownModel",
+            "InvalidModelOutput",
         ),
         "InvalidInput",
         False,
@@ -122,12 +127,13 @@ def _child_execution(cause: str) -> dict[str, Any] | None:
 
 
 def _code(error: str) -> tuple[str, bool]:
-    for suffixes, code, retryable in _RULES:
-        if any(
-            error == suffix or error.endswith("." + suffix) or error.endswith(suffix)
-            for suffix in suffixes
-        ):
-            return code, retryable
+    # Service errors are "<Service>.<Name>" (Step Functions appends "Exception" to aws-sdk
+    # names); Lambda errors are the bare exception class name.
+    name = error.rsplit(".", 1)[-1]
+    for names, code, retryable in _RULES:
+        for known in names:
+            if error == known or name in (known, known + "Exception"):
+                return code, retryable
     return "PipelineFailed", False
 
 
@@ -144,20 +150,31 @@ def _message(error: str, cause: str) -> str:
 
 
 def _failed_step(history: HistoryReader, execution_arn: str) -> str | None:
-    """The state that was running when the execution's first unrecovered failure happened."""
-    last_entered = None
-    failed_in = None
-    for event in history(execution_arn):
-        entered = event.get("stateEnteredEventDetails")
-        if entered and event["type"].endswith("StateEntered"):
-            last_entered = entered["name"]
-        elif event["type"] in (
-            "TaskFailed",
-            "TaskTimedOut",
-            "LambdaFunctionFailed",
-            "LambdaFunctionTimedOut",
-            "ExecutionFailed",
-            "FailStateEntered",
-        ):
-            failed_in = failed_in if event["type"] == "ExecutionFailed" else last_entered
-    return failed_in or last_entered
+    """The state whose failure ended the execution: the last task failure, traced back
+    through ``previousEventId`` to the state it happened in (with Parallel branches the
+    most recently entered state is often another branch's)."""
+    events = list(history(execution_arn))
+    by_id = {event.get("id"): event for event in events}
+    failures = [event for event in events if event["type"] in _TASK_FAILURES]
+    if not failures:
+        entered = [e for e in events if "stateEnteredEventDetails" in e]
+        return entered[-1]["stateEnteredEventDetails"]["name"] if entered else None
+    event: dict[str, Any] | None = failures[-1]
+    for _ in range(len(events)):
+        if event is None:
+            break
+        if "stateEnteredEventDetails" in event:
+            return str(event["stateEnteredEventDetails"]["name"])
+        event = by_id.get(event.get("previousEventId"))
+    return None
+
+
+_TASK_FAILURES = {
+    "TaskFailed",
+    "TaskTimedOut",
+    "TaskStartFailed",
+    "TaskSubmitFailed",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "LambdaFunctionStartFailed",
+}

@@ -1,0 +1,75 @@
+"""Failure classification: the job error codes clients see, whichever service failed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aigw_common.failures import classify
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "retryable"),
+    [
+        ("Comprehend.TooManyRequestsException", "ServiceThrottled", True),
+        ("Rekognition.ProvisionedThroughputExceededException", "ServiceThrottled", True),
+        ("ThrottlingException", "ServiceThrottled", True),  # a Lambda's own error class
+        ("Comprehend.InternalServerException", "ServiceUnavailable", True),
+        ("SageMakerRuntime.InternalFailureException", "ServiceUnavailable", True),
+        ("Lambda.ServiceException", "ServiceUnavailable", True),
+        ("States.Timeout", "Timeout", True),
+        ("Comprehend.TextSizeLimitExceededException", "InputTooLarge", False),
+        ("Translate.UnsupportedLanguagePairException", "UnsupportedLanguage", False),
+        ("Textract.JobFailed", "InvalidDocument", False),
+        ("Textract.UnsupportedDocumentException", "InvalidDocument", False),
+        ("SageMakerRuntime.ValidationErrorException", "InvalidInput", False),
+        ("InvalidFeatures", "InvalidInput", False),
+        ("S3.NoSuchKeyException", "InputNotAccessible", False),
+        ("States.Runtime", "Internal", False),
+        ("SomethingNobodyExpected", "PipelineFailed", False),
+    ],
+)
+def test_given_an_error_name_then_its_job_code_and_retryability(
+    error: str, code: str, retryable: bool
+) -> None:
+    failure = classify(error, "it went wrong")
+
+    assert (failure.code, failure.retryable) == (code, retryable)
+    assert failure.message == f"{error}: it went wrong"
+
+
+def test_given_nested_executions_then_the_innermost_error_is_reported() -> None:
+    grandchild = {
+        "ExecutionArn": "arn:gc",
+        "Status": "FAILED",
+        "Error": "Comprehend.TooManyRequestsException",
+        "Cause": "slow down",
+    }
+    child = {
+        "ExecutionArn": "arn:c",
+        "Status": "FAILED",
+        "Error": "States.TaskFailed",
+        "Cause": json.dumps(grandchild),
+    }
+
+    failure = classify("States.TaskFailed", json.dumps(child))
+
+    assert (failure.code, failure.message) == (
+        "ServiceThrottled",
+        "Comprehend.TooManyRequestsException: slow down",
+    )
+
+
+def test_given_a_lambda_error_then_only_its_message_never_its_stack() -> None:
+    cause = json.dumps(
+        {
+            "errorType": "KeyError",
+            "errorMessage": "'Page'",
+            "stackTrace": ['  File "app.py", line 3'],
+        }
+    )
+
+    failure = classify("KeyError", cause)
+
+    assert failure.message == "KeyError: 'Page'"

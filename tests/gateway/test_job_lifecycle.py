@@ -1,0 +1,397 @@
+"""Jobs through their whole life: every pipeline, faults, cancellation, reconciliation and
+the notifications (SNS and WebSocket) that follow each status change."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from conftest import Gateway
+
+from aigw.local.providers import ServiceError
+
+PNG_1x1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture
+def events_queue(gateway: Gateway) -> Iterator[str]:
+    """An SQS queue subscribed to the job-event topic, as a platform team would add one."""
+    sqs = gateway.runtime.client("sqs")
+    url = sqs.create_queue(QueueName=f"job-events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns = gateway.runtime.client("sns")
+    subscription = sns.subscribe(
+        TopicArn=gateway.runtime.physical_id("JobEventsTopic"),
+        Protocol="sqs",
+        Endpoint=arn,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    yield url
+    sns.unsubscribe(SubscriptionArn=subscription)
+
+
+def _received(gateway: Gateway, queue_url: str, job_id: str) -> list[dict[str, Any]]:
+    sqs = gateway.runtime.client("sqs")
+    found = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not messages:
+            return found
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            event = json.loads(envelope["Message"])
+            if event["job_id"] == job_id:
+                attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
+                found.append({"event": event, "attributes": attributes})
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _override(gateway: Gateway, service: str, operation: str, provider: Any) -> Any:
+    return gateway.runtime.providers.override(service, operation, provider)
+
+
+# ---------------------------------------------------------------------------- notifications
+
+
+def test_given_a_job_when_it_runs_then_sns_carries_each_status_change_with_attributes(
+    gateway: Gateway, events_queue: str
+) -> None:
+    job_id = gateway.submit("text-insights", {"text": "A great result."})
+    gateway.wait(job_id)
+
+    received = _received(gateway, events_queue, job_id)
+
+    assert [r["event"]["status"] for r in received] == ["QUEUED", "RUNNING", "SUCCEEDED"]
+    assert received[-1]["attributes"] == {
+        "tenant_id": gateway.tenant.tenant_id,
+        "pipeline": "text-insights",
+        "status": "SUCCEEDED",
+    }
+
+
+def _websocket(gateway: Gateway, route: str, connection_id: str, body: Any = None) -> None:
+    event = {
+        "requestContext": {
+            "routeKey": route,
+            "connectionId": connection_id,
+            "eventType": "CONNECT" if route == "$connect" else "MESSAGE",
+            "authorizer": {"tenant_id": gateway.tenant.tenant_id},
+        },
+        "body": json.dumps(body) if body is not None else None,
+    }
+    result = gateway.runtime.bridge.invoke(gateway.runtime.physical_id("WebSocketFunction"), event)
+    assert result.function_error is None, result.payload
+
+
+def test_given_a_websocket_subscriber_then_it_gets_the_current_status_and_every_change(
+    gateway: Gateway,
+) -> None:
+    connection = uuid.uuid4().hex
+    gateway.fakes.textract_outcome = "HOLD"
+    try:
+        job_id = gateway.submit("document-insights", {"document_base64": "JVBERi0xLjQK"})
+        _websocket(gateway, "$connect", connection)
+        _websocket(gateway, "subscribe", connection, {"action": "subscribe", "job_id": job_id})
+        gateway.request("DELETE", f"/jobs/{job_id}")
+        gateway.runtime.drain()
+    finally:
+        gateway.fakes.textract_outcome = "SUCCEEDED"
+
+    statuses = [message["status"] for message in gateway.fakes.pushed[connection]]
+    assert statuses[0] in ("QUEUED", "RUNNING")  # sent at once on subscribe
+    assert statuses[-1] == "CANCELLED"
+    assert all(
+        m["type"] == "job.status" and m["job_id"] == job_id
+        for m in gateway.fakes.pushed[connection]
+    )
+
+
+def test_given_a_subscription_to_another_tenants_job_then_an_error_not_its_status(
+    gateway: Gateway,
+) -> None:
+    other = gateway.new_tenant("someone-else")
+    job_id = gateway.submit("text-insights", {"text": "secret"}, key=other.api_key)
+    connection = uuid.uuid4().hex
+
+    _websocket(gateway, "$connect", connection)
+    _websocket(gateway, "subscribe", connection, {"action": "subscribe", "job_id": job_id})
+
+    assert gateway.fakes.pushed[connection] == [
+        {"type": "error", "code": "NotFound", "message": f"job {job_id} not found"}
+    ]
+
+
+def test_given_a_closed_connection_when_notified_then_it_is_forgotten(gateway: Gateway) -> None:
+    connection = uuid.uuid4().hex
+    job_id = gateway.submit("text-insights", {"text": "good"})
+    _websocket(gateway, "$connect", connection)
+    _websocket(gateway, "subscribe", connection, {"action": "subscribe", "job_id": job_id})
+    gateway.fakes.gone_connections.add(connection)
+
+    gateway.wait(job_id)
+
+    table = gateway.runtime.physical_id("ConnectionsTable")
+    left = gateway.runtime.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"job#{job_id}"}},
+    )["Items"]
+    assert left == []
+
+
+# ---------------------------------------------------------------------------- every pipeline
+
+
+def test_given_a_document_upload_when_submitted_then_textract_text_reaches_the_result(
+    gateway: Gateway,
+) -> None:
+    upload = gateway.request(
+        "POST",
+        "/uploads",
+        {"filename": "invoice.pdf", "content_type": "application/pdf", "size": 9},
+    )
+    assert upload.status == 201, upload.body
+    form = upload.json()
+    posted = requests.post(
+        form["upload"]["url"],
+        data=form["upload"]["fields"],
+        files={"file": ("invoice.pdf", b"%PDF-1.4\n")},
+        timeout=10,
+    )
+    assert posted.status_code in (200, 204), posted.text
+
+    job = gateway.wait(gateway.submit("document-insights", form["input"]))
+
+    assert job["status"] == "SUCCEEDED", job
+    document = job["result"]["document"]
+    assert document["pages"] == 1
+    assert job["usage"] == {"pages": 1}
+    pii = job["result"]["insights"]["pii"]
+    assert [p["text"] for p in pii] == ["billing@example.com"]
+
+
+def test_given_an_s3_uri_of_another_tenant_then_404(gateway: Gateway) -> None:
+    bucket = gateway.runtime.physical_id("DocumentsBucket")
+    answer = gateway.request(
+        "POST",
+        "/jobs",
+        {"pipeline": "document-insights", "input": {"s3_uri": f"s3://{bucket}/uploads/t-x/a.pdf"}},
+    )
+
+    assert answer.status == 404
+
+
+def test_given_an_image_when_run_synchronously_then_labels_and_text(gateway: Gateway) -> None:
+    answer = gateway.request(
+        "POST",
+        "/run/image-insights",
+        {"input": {"image_base64": base64.b64encode(PNG_1x1).decode()}},
+    )
+
+    assert answer.status == 200, answer.body
+    result = answer.json()["result"]
+    assert result["labels"][0] == {"name": "Dog", "confidence": 97.5}
+    assert result["text"] == [{"text": "SALE", "confidence": 99.2}]
+
+
+def test_given_an_image_job_then_it_runs_through_the_job_runner_too(gateway: Gateway) -> None:
+    image = base64.b64encode(PNG_1x1).decode()
+
+    job = gateway.wait(gateway.submit("image-insights", {"image_base64": image}))
+
+    assert job["status"] == "SUCCEEDED", job
+    assert job["usage"] == {"images": 1}
+
+
+def test_given_an_empty_inline_image_then_400(gateway: Gateway) -> None:
+    answer = gateway.request("POST", "/run/image-insights", {"input": {"image_base64": "===="}})
+
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] == "InvalidInput"
+
+
+def test_given_a_churn_record_when_predicted_then_a_labelled_prediction(gateway: Gateway) -> None:
+    features = {
+        "tenure_months": 3,
+        "monthly_charges": 89.5,
+        "support_calls": 6,
+        "plan": "basic",
+        "paperless_billing": True,
+    }
+
+    answer = gateway.request(
+        "POST", "/run/predict", {"input": {"model": "churn", "features": features}}
+    )
+
+    assert answer.status == 200, answer.body
+    prediction = answer.json()["result"]["prediction"]
+    assert prediction["label"] == "churn"
+    assert prediction["score"] == pytest.approx(0.82)
+
+
+def test_given_invalid_features_when_predicted_then_422_naming_the_feature(
+    gateway: Gateway,
+) -> None:
+    features = {
+        "tenure_months": -4,
+        "monthly_charges": 1,
+        "support_calls": 0,
+        "plan": "gold",
+        "paperless_billing": True,
+    }
+
+    answer = gateway.request(
+        "POST", "/run/predict", {"input": {"model": "churn", "features": features}}
+    )
+
+    assert answer.status == 422
+    message = answer.json()["error"]["message"]
+    assert "InvalidInput" in message
+    assert "plan" in message
+
+
+# ---------------------------------------------------------------------------- faults
+
+
+def test_given_a_throttled_service_when_retried_then_the_job_succeeds(gateway: Gateway) -> None:
+    calls = []
+
+    def throttled_twice(params: dict[str, Any]) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ServiceError("TooManyRequestsException", "rate exceeded")
+        return gateway.fakes.detect_sentiment(params)
+
+    with _override(gateway, "comprehend", "DetectSentiment", throttled_twice):
+        job = gateway.wait(gateway.submit("text-insights", {"text": "great work"}))
+
+    assert job["status"] == "SUCCEEDED", job
+    assert len(calls) == 3
+
+
+def test_given_a_service_failing_with_5xx_then_the_job_fails_as_retryable(
+    gateway: Gateway,
+) -> None:
+    def broken(params: dict[str, Any]) -> dict[str, Any]:
+        raise ServiceError("InternalServerException", "service broke", status_code=500)
+
+    with _override(gateway, "comprehend", "DetectEntities", broken):
+        job = gateway.wait(gateway.submit("text-insights", {"text": "great work"}))
+
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "ServiceUnavailable"
+    assert job["error"]["retryable"] is True
+    assert job["error"]["step"] == "Entities"
+
+
+def test_given_a_validation_error_from_a_service_then_no_retry_and_a_clear_code(
+    gateway: Gateway,
+) -> None:
+    calls = []
+
+    def too_big(params: dict[str, Any]) -> dict[str, Any]:
+        calls.append(1)
+        raise ServiceError("TextSizeLimitExceededException", "text too long")
+
+    with _override(gateway, "comprehend", "DetectKeyPhrases", too_big):
+        job = gateway.wait(gateway.submit("text-insights", {"text": "great work"}))
+
+    assert job["status"] == "FAILED"
+    assert (job["error"]["code"], job["error"]["retryable"]) == ("InputTooLarge", False)
+    assert len(calls) == 1
+
+
+def test_given_a_textract_job_that_fails_then_the_job_fails_with_invalid_document(
+    gateway: Gateway,
+) -> None:
+    gateway.fakes.textract_outcome = "FAILED"
+    try:
+        job = gateway.wait(gateway.submit("document-insights", {"document_base64": "JVBERi0K"}))
+    finally:
+        gateway.fakes.textract_outcome = "SUCCEEDED"
+
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "InvalidDocument"
+    assert job["error"]["step"] == "StartTextract"
+
+
+def test_given_a_crashing_function_then_the_job_fails_without_a_stack_trace(
+    gateway: Gateway,
+) -> None:
+    def garbage(params: dict[str, Any]) -> dict[str, Any]:
+        return {"JobStatus": "SUCCEEDED", "Blocks": [{"BlockType": "LINE"}]}  # no Page, no Id
+
+    with _override(gateway, "textract", "GetDocumentTextDetection", garbage):
+        job = gateway.wait(gateway.submit("document-insights", {"document_base64": "JVBERi0K"}))
+
+    assert job["status"] == "FAILED"
+    assert job["error"]["step"] == "AssemblePages"
+    assert "Traceback" not in json.dumps(job) and 'File \\"' not in json.dumps(job)
+
+
+# ---------------------------------------------------------------------------- cancel, reconcile
+
+
+def test_given_a_running_job_when_cancelled_twice_then_cancelled_both_times(
+    gateway: Gateway,
+) -> None:
+    gateway.fakes.textract_outcome = "HOLD"
+    try:
+        job_id = gateway.submit("document-insights", {"document_base64": "JVBERi0K"})
+        first = gateway.request("DELETE", f"/jobs/{job_id}")
+        second = gateway.request("DELETE", f"/jobs/{job_id}")
+    finally:
+        gateway.fakes.textract_outcome = "SUCCEEDED"
+
+    assert (first.status, second.status) == (200, 200)
+    assert first.json()["status"] == second.json()["status"] == "CANCELLED"
+    gateway.runtime.drain()
+    assert gateway.request("GET", f"/jobs/{job_id}").json()["status"] == "CANCELLED"
+
+
+def test_given_a_finished_job_when_cancelled_then_409(gateway: Gateway) -> None:
+    job_id = gateway.submit("text-insights", {"text": "done soon"})
+    gateway.wait(job_id)
+
+    answer = gateway.request("DELETE", f"/jobs/{job_id}")
+
+    assert answer.status == 409
+    assert answer.json()["error"]["code"] == "Conflict"
+
+
+def test_given_an_execution_stopped_outside_the_api_then_the_reconciler_marks_the_job(
+    gateway: Gateway,
+) -> None:
+    gateway.fakes.textract_outcome = "HOLD"
+    try:
+        job_id = gateway.submit("document-insights", {"document_base64": "JVBERi0K"})
+        sfn = gateway.runtime.client("stepfunctions")
+        runner = gateway.runtime.arn("JobRunnerStateMachine")
+        execution = next(
+            e["executionArn"]
+            for e in sfn.list_executions(stateMachineArn=runner)["executions"]
+            if e["name"].endswith(job_id)
+        )
+        deadline = time.monotonic() + 10
+        while gateway.request("GET", f"/jobs/{job_id}").json()["status"] != "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped by hand")
+    finally:
+        gateway.fakes.textract_outcome = "SUCCEEDED"
+
+    job = gateway.wait(job_id)
+
+    assert job["status"] == "CANCELLED"
