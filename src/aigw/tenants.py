@@ -78,3 +78,44 @@ def set_status(dynamodb: Any, tenants_table: str, tenant_id: str, status: str) -
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={":status": {"S": status}},
     )
+
+
+def _stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m aigw.tenants create NAME --stack STACK``: a tenant on a deployed stack."""
+    import argparse
+
+    import boto3
+
+    parser = argparse.ArgumentParser(prog="python -m aigw.tenants", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="create a tenant and print its API key once")
+    create.add_argument("name")
+    create.add_argument("--stack", required=True, help="the deployed CloudFormation stack")
+    create.add_argument("--status", choices=STATUSES, default="active")
+    create.add_argument("--region")
+    args = parser.parse_args(argv)
+
+    session = boto3.session.Session(region_name=args.region)
+    outputs = _stack_outputs(session.client("cloudformation"), args.stack)
+    tenant = create_tenant(
+        session.client("dynamodb"),
+        outputs["TenantsTableName"],
+        args.name,
+        status=args.status,
+        apigateway=session.client("apigateway"),
+        usage_plan_id=outputs["TenantUsagePlanId"],
+    )
+    print(f"tenant_id: {tenant.tenant_id}")
+    print(f"status:    {tenant.status}")
+    print(f"api_key:   {tenant.api_key}")
+    print("The API key is shown only now; only its SHA-256 is stored.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

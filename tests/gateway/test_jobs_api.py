@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from conftest import Gateway
+
+from aigw import tenants
 
 # ---------------------------------------------------------------------------- text jobs
 
@@ -253,3 +256,31 @@ def test_given_a_status_filter_then_only_those_jobs(gateway: Gateway) -> None:
 
     assert [job["job_id"] for job in page["jobs"]] == [done]
     assert json.dumps(page).count("tenant_id") == 0  # the tenant never leaks into answers
+
+
+def test_given_a_deployed_stack_when_the_admin_creates_a_tenant_then_its_key_works(
+    gateway: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apigateway = gateway.runtime.client("apigateway")
+    plan = apigateway.create_usage_plan(name="tenants")["id"]
+    # A stand-in stack with the outputs the admin command reads from the real one.
+    outputs_only = {
+        "Resources": {"Nothing": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "TenantsTableName": {"Value": gateway.runtime.physical_id("TenantsTable")},
+            "TenantUsagePlanId": {"Value": plan},
+        },
+    }
+    gateway.runtime.client("cloudformation").create_stack(
+        StackName="aigw-admin-test", TemplateBody=json.dumps(outputs_only)
+    )
+
+    status = tenants.main(
+        ["create", "globex", "--stack", "aigw-admin-test", "--region", "us-east-1"]
+    )
+
+    assert status == 0
+    printed = capsys.readouterr().out
+    key = next(line.split()[-1] for line in printed.splitlines() if line.startswith("api_key"))
+    assert gateway.request("GET", "/pipelines", key=key).status == 200
+    assert len(apigateway.get_usage_plan_keys(usagePlanId=plan)["items"]) == 1
