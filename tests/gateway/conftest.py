@@ -91,7 +91,14 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
-    with LocalRuntime(ROOT / "template.yaml", time_scale=0.001) as runtime:
+    # Tests poll quickly; the throttle itself is tested in tests/runtime/test_rest_api.py.
+    generous = {
+        "TenantThrottleRate": "1000",
+        "TenantThrottleBurst": "2000",
+        "StageThrottleRate": "1000",
+        "StageThrottleBurst": "2000",
+    }
+    with LocalRuntime(ROOT / "template.yaml", time_scale=0.001, parameters=generous) as runtime:
         fakes = FakeServices(runtime).install()
         tenant = create_tenant(
             runtime.client("dynamodb"), runtime.physical_id("TenantsTable"), "acme"

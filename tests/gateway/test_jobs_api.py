@@ -284,3 +284,28 @@ def test_given_a_deployed_stack_when_the_admin_creates_a_tenant_then_its_key_wor
     key = next(line.split()[-1] for line in printed.splitlines() if line.startswith("api_key"))
     assert gateway.request("GET", "/pipelines", key=key).status == 200
     assert len(apigateway.get_usage_plan_keys(usagePlanId=plan)["items"]) == 1
+
+
+def test_given_the_gateway_template_then_everything_but_api_gateway_runs_in_moto(
+    gateway: Gateway,
+) -> None:
+    not_run = {rtype for _, rtype, _ in gateway.runtime.report.not_run}
+
+    assert not_run <= {
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Authorizer",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Deployment",
+        "AWS::ApiGatewayV2::Stage",
+    }
+    alarms = gateway.runtime.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert {alarm["AlarmName"] for alarm in alarms} >= {
+        "aigw-local-Api5xxAlarm",
+        "aigw-local-JobFailureRateAlarm",
+        "aigw-local-JobDurationAlarm",
+    }

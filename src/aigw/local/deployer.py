@@ -531,3 +531,47 @@ class Deployer:
         return DeployedResource(
             logical_id, "AWS::StepFunctions::StateMachine", arn, {"Arn": arn, "Name": name}
         )
+
+    # ------------------------------------------------------------------ CloudWatch
+    def _create_cloudwatch_alarm(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("AlarmName"))
+        allowed = {
+            "AlarmDescription",
+            "Namespace",
+            "MetricName",
+            "Dimensions",
+            "Statistic",
+            "ExtendedStatistic",
+            "Period",
+            "EvaluationPeriods",
+            "Threshold",
+            "ComparisonOperator",
+            "TreatMissingData",
+            "AlarmActions",
+            "OKActions",
+            "InsufficientDataActions",
+            "Metrics",
+            "DatapointsToAlarm",
+            "Unit",
+        }
+        kwargs = {key: value for key, value in props.items() if key in allowed}
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if key in kwargs:
+                kwargs[key] = int(kwargs[key])
+        if "Threshold" in kwargs:
+            kwargs["Threshold"] = float(kwargs["Threshold"])
+        self.client("cloudwatch").put_metric_alarm(AlarmName=name, **kwargs)
+        arn = self._arn("cloudwatch", f"alarm:{name}")
+        return DeployedResource(logical_id, "AWS::CloudWatch::Alarm", name, {"Arn": arn})
+
+    def _create_cloudwatch_dashboard(
+        self, logical_id: str, props: dict[str, Any]
+    ) -> DeployedResource:
+        name = self._name(logical_id, props.get("DashboardName"))
+        body = props["DashboardBody"]
+        try:
+            json.loads(body)
+        except json.JSONDecodeError as error:
+            raise DeploymentError(f"{logical_id}: DashboardBody is not JSON: {error}") from error
+        self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=body)
+        return DeployedResource(logical_id, "AWS::CloudWatch::Dashboard", name, {})
