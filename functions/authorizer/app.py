@@ -13,13 +13,14 @@ import hashlib
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 
 
 class Settings(BaseModel):
@@ -57,6 +58,7 @@ def _api_wide(method_arn: str) -> str:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     key = _api_key(event)
     if not key:

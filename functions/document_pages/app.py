@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pages import (
@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 
 #: The most blocks one Get* call returns.
 PAGE_SIZE = 1000
@@ -80,6 +81,7 @@ def store_document(key: str, document: dict[str, Any]) -> None:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = PagesRequest.model_validate(event)
     logger.append_keys(

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from aigw_common.failures import classify
@@ -20,6 +21,7 @@ from aigw_common.pipelines import normalize
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 metrics = Metrics()
 
 #: Larger results go to S3 and the job keeps their key (DynamoDB items stop at 400 KB).
@@ -48,8 +50,14 @@ def _usage(pipeline: str, result: dict[str, Any]) -> dict[str, float]:
 
 
 def _history(execution_arn: str) -> Iterator[dict[str, Any]]:
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        yield from page["events"]
+    # The failed step is a courtesy: an unreadable history must not stop the job being
+    # marked FAILED.
+    try:
+        pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+        for page in pages:
+            yield from page["events"]
+    except ClientError as error:
+        logger.warning("no history for the failed step", extra={"error": str(error)})
 
 
 def succeed(event: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +105,7 @@ def fail(event: dict[str, Any]) -> dict[str, Any]:
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("outcome") == "succeeded":
         return succeed(event)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -20,6 +20,7 @@ from aigw_common.jobs import IDEMPOTENCY_PREFIX, from_item
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 
 
 class Settings(BaseModel):
@@ -66,6 +67,7 @@ def _attributes(event: dict[str, Any]) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     events = status_changes(event.get("Records", []))
     for start in range(0, len(events), 10):  # PublishBatch takes at most 10 entries

@@ -7,13 +7,14 @@ import json
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 
 
 class Settings(BaseModel):
@@ -68,6 +69,7 @@ def notify(event: dict[str, Any]) -> int:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sent = sum(notify(json.loads(record["Sns"]["Message"])) for record in event["Records"])
     logger.info("notified", extra={"messages": sent})

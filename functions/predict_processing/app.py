@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from processing import ModelCatalogue, postprocess, preprocess
 from pydantic import BaseModel, Field, TypeAdapter
@@ -58,9 +58,11 @@ settings = Settings.model_validate(dict(os.environ))
 # A broken configuration fails the cold start, not some later request.
 catalogue = ModelCatalogue.model_validate_json(settings.models_file().read_bytes())
 logger = Logger()
+tracer = Tracer()
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = _requests.validate_python(event)
     logger.append_keys(model=request.model, stage=request.stage)  # never the features

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -18,6 +18,7 @@ from aigw_common.models import JobError, JobStatus
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 
 
 class Settings(BaseModel):
@@ -45,6 +46,7 @@ def reconcile(detail: dict[str, Any]) -> bool:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     changed = reconcile(event["detail"])
     logger.info("reconciled", extra={"status": event["detail"]["status"], "changed": changed})

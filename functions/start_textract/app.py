@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
@@ -28,6 +28,7 @@ from textract_request import (
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 
 
 class Settings(BaseModel):
@@ -85,6 +86,7 @@ def record_job_id(tag: str, textract_job_id: str) -> None:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     request = StartTextractEvent.model_validate(event)
     tag = job_tag(request.execution_id, request.attempt)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ from textract_completion import TaskFailure, TaskSuccess, parse_completion, task
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 
 #: Step Functions' answers for a token whose step no longer waits (timed out, execution
 #: stopped or failed, token already used).
@@ -83,6 +84,7 @@ def handle_message(message: str) -> None:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> None:
     for record in event["Records"]:
         handle_message(record["Sns"]["Message"])

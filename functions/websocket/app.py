@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -21,6 +21,7 @@ from aigw_common.jobs import JobRepository
 from aigw_common.settings import load_settings
 
 logger = Logger()
+tracer = Tracer()
 #: API Gateway closes a WebSocket after 2 hours; items outlive it a little, then expire.
 CONNECTION_TTL_SECONDS = 3 * 3600
 
@@ -99,6 +100,7 @@ def _message(event: dict[str, Any]) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = event["requestContext"]
     route, connection_id = request["routeKey"], request["connectionId"]

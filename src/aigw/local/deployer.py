@@ -575,3 +575,19 @@ class Deployer:
             raise DeploymentError(f"{logical_id}: DashboardBody is not JSON: {error}") from error
         self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=body)
         return DeployedResource(logical_id, "AWS::CloudWatch::Dashboard", name, {})
+
+    # ------------------------------------------------------------------ KMS
+    def _create_kms_key(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        kwargs: dict[str, Any] = {"Description": props.get("Description", logical_id)}
+        if "KeyPolicy" in props:
+            kwargs["Policy"] = json.dumps(props["KeyPolicy"])
+        kms = self.client("kms")
+        metadata = kms.create_key(**kwargs)["KeyMetadata"]
+        if props.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=metadata["KeyId"])
+        return DeployedResource(
+            logical_id,
+            "AWS::KMS::Key",
+            metadata["KeyId"],
+            {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]},
+        )
