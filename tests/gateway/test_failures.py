@@ -73,3 +73,20 @@ def test_given_a_lambda_error_then_only_its_message_never_its_stack() -> None:
     failure = classify("KeyError", cause)
 
     assert failure.message == "KeyError: 'Page'"
+
+
+def test_given_a_child_without_history_then_the_step_comes_from_the_parent() -> None:
+    child = {"ExecutionArn": "arn:child", "Status": "FAILED", "Error": "X.ThrottlingException"}
+    parent_history = [
+        {"id": 1, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Run"}},
+        {"id": 2, "type": "TaskFailed", "previousEventId": 1},
+    ]
+
+    def history(arn: str) -> list[dict[str, object]]:
+        return parent_history if arn == "arn:parent" else []  # an Express child on AWS
+
+    failure = classify(
+        "States.TaskFailed", json.dumps(child), history=history, execution_arn="arn:parent"
+    )
+
+    assert (failure.code, failure.step) == ("ServiceThrottled", "Run")

@@ -293,6 +293,7 @@ def test_given_a_service_failing_with_5xx_then_the_job_fails_as_retryable(
     assert job["status"] == "FAILED"
     assert job["error"]["code"] == "ServiceUnavailable"
     assert job["error"]["retryable"] is True
+    # Locally Express executions keep a history; on AWS the step would be "RunPipeline".
     assert job["error"]["step"] == "Entities"
 
 

@@ -107,12 +107,19 @@ def classify(
     error = error or "States.TaskFailed"
     cause = cause or ""
     # A pipeline may itself run a nested pipeline (document → text): unwrap every level.
+    executions = [execution_arn] if execution_arn else []
     while (child := _child_execution(cause)) is not None:
-        execution_arn = child.get("ExecutionArn", execution_arn)
+        if child.get("ExecutionArn"):
+            executions.insert(0, child["ExecutionArn"])
         error = child.get("Error") or error
         cause = child.get("Cause") or ""
     code, retryable = _code(error)
-    step = _failed_step(history, execution_arn) if history and execution_arn else None
+    step = None
+    # Innermost first; Express executions keep no history on AWS, so an outer one answers.
+    for arn in executions if history else []:
+        step = _failed_step(history, arn)
+        if step is not None:
+            break
     return JobError(code=code, message=_message(error, cause), step=step, retryable=retryable)
 
 
