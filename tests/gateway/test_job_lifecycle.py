@@ -395,4 +395,10 @@ def test_given_an_execution_stopped_outside_the_api_then_the_reconciler_marks_th
 
     job = gateway.wait(job_id)
 
+    described = gateway.runtime.client("stepfunctions").describe_execution(executionArn=execution)
+    events = [
+        (e["type"], e.get("executionFailedEventDetails"))
+        for e in gateway.runtime.history(execution)
+    ][-4:]
+    assert described["status"] == "ABORTED", events
     assert job["status"] == "CANCELLED"

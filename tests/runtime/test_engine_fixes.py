@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,12 +24,15 @@ from moto import backend_index, mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 from moto.stepfunctions.parser import utils as parser_utils
+from moto.stepfunctions.parser.api import ExecutionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_sfn,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
     StateTaskServiceAwsSdk,
 )
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import load_mock_test_case_for
@@ -40,6 +44,7 @@ from aigw.local.engine_fixes import (
     set_time_scale,
 )
 from aigw.local.mock_config import MockConfigError, use_mock_config
+from aigw.local.providers import registry
 
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/sfn"
@@ -276,6 +281,71 @@ def test_failed_child_fails_the_parent_task() -> None:
     assert child_description["ExecutionArn"].endswith(":child-run")
     uncaught = start_child(child, ".sync", run_name="second-run")
     assert run(uncaught, name="uncaught")["error"] == "States.TaskFailed"
+
+
+# --- StopExecution while a task runs -----------------------------------------------------------
+
+
+def stop_during_task() -> dict[str, Any]:
+    """Stop a parent while its .sync:2 task waits for a child, then let the child finish
+    (the situation of a cancelled job: job-runner waits on its pipeline)."""
+    in_task, release = threading.Event(), threading.Event()
+
+    def slow_get_item(params: dict[str, Any]) -> dict[str, Any]:
+        in_task.set()
+        release.wait(5)
+        return {}
+
+    child = create(
+        task("arn:aws:states:::aws-sdk:dynamodb:getItem", {"TableName": "t", "Key": {}}),
+        name="slow-child",
+    )
+    parent = start_child(child, ".sync:2", run_name="slow-run")
+    parent["States"]["T"].pop("End")
+    parent["States"]["T"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}]
+    parent["States"]["T"]["Next"] = "Handled"
+    parent["States"]["Handled"] = {"Type": "Pass", "End": True}
+    arn = create(parent, name="parent")
+    with registry.override("dynamodb", "GetItem", slow_get_item):
+        execution = sfn().start_execution(stateMachineArn=arn)["executionArn"]
+        assert in_task.wait(5)
+        sfn().stop_execution(executionArn=execution, error="Operator", cause="stopped")
+        time.sleep(0.05)  # the parent's poll of the child runs after the stop
+        release.set()
+        return wait_done(execution)
+
+
+def stopped_environment() -> Environment:
+    """An engine environment in the state StopExecution leaves it in."""
+    env = object.__new__(Environment)
+    env._state_mutex = threading.RLock()
+    env._frames = []
+    env.program_state_event = threading.Event()
+    env._program_state = ProgramStopped(stop_date=None, cause="stopped", error="Operator")
+    return env
+
+
+@pytest.mark.canary
+def test_canary_an_error_after_a_stop_overwrites_the_stopped_state() -> None:
+    """If this fails, moto fixed it upstream: delete fix stop-wins.
+
+    (A task that finishes after StopExecution cannot set its next state; the engine then
+    calls set_error, which turned the ABORTED execution FAILED: a cancelled job's runner.)"""
+    env = stopped_environment()
+    with engine_fixes_reverted("stop-wins"):
+        env.set_error(ExecutionFailedEventDetails(error="States.Runtime", cause="late"))
+    assert not isinstance(env._program_state, ProgramStopped)
+
+
+def test_an_error_after_a_stop_leaves_the_execution_stopped() -> None:
+    env = stopped_environment()
+    env.set_error(ExecutionFailedEventDetails(error="States.Runtime", cause="late"))
+    assert isinstance(env._program_state, ProgramStopped)
+
+
+def test_a_stopped_execution_ends_aborted_even_if_a_task_was_running() -> None:
+    described = stop_during_task()
+    assert described["status"] == "ABORTED"
 
 
 # --- Errors leaving Parallel branches and Map iterations; States.ALL ---------------------------

@@ -86,6 +86,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 )
 from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend.execution import SyncExecution
@@ -691,6 +692,24 @@ _SCALED_TIME: Final = types.SimpleNamespace(sleep=_scaled_sleep)
 
 
 # --------------------------------------------------------------------------------------
+# StopExecution while a task is in flight: the stop must win
+
+_ORIGINAL_SET_ERROR: Final = Environment.set_error
+_ORIGINAL_SET_TIMED_OUT: Final = Environment.set_timed_out
+
+
+def _stopped_stays_stopped(original: Callable[..., None]) -> Callable[..., None]:
+    def guarded(self: Environment, *args: Any, **kwargs: Any) -> None:
+        # A task finishing after StopExecution tries to move on, which fails because the
+        # program is stopped; that failure must not turn ABORTED into FAILED.
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        original(self, *args, **kwargs)
+
+    return guarded
+
+
+# --------------------------------------------------------------------------------------
 # The fixes
 
 FIXES: Final[list[Fix]] = [
@@ -790,6 +809,16 @@ FIXES: Final[list[Fix]] = [
         "States.DataLimitExceeded, so such bugs fail the execution instead of being caught.",
         upstream_bug="ErrorEqualsDecl matches States.ALL against every error.",
         patches=[_Attr(ErrorEqualsDecl, "_eval_body", _error_equals)],
+    ),
+    Fix(
+        name="stop-wins",
+        why="An execution stopped by StopExecution ends ABORTED even if a task was running.",
+        upstream_bug="A task finishing after the stop cannot set its next state, and the "
+        "resulting error overwrites the stopped state, so the execution ends FAILED.",
+        patches=[
+            _Attr(Environment, "set_error", _stopped_stays_stopped(_ORIGINAL_SET_ERROR)),
+            _Attr(Environment, "set_timed_out", _stopped_stays_stopped(_ORIGINAL_SET_TIMED_OUT)),
+        ],
     ),
     Fix(
         name="start-sync-execution",
