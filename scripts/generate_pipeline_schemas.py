@@ -29,9 +29,18 @@ def _json_schema(node: Any, components: dict[str, Any]) -> Any:
     if "$ref" in node:
         return _json_schema(components[node["$ref"].rsplit("/", 1)[1]], components)
     schema = {key: _json_schema(value, components) for key, value in node.items()}
-    if schema.pop("nullable", False) and "type" in schema:
-        schema["type"] = [schema["type"], "null"]
+    if schema.pop("nullable", False):
+        if "type" in schema:
+            schema["type"] = [schema["type"], "null"]
+        else:
+            schema = {"anyOf": [schema, {"type": "null"}]}
     return schema
+
+
+def component_schema(name: str) -> dict[str, Any]:
+    """One of the OpenAPI document's component schemas as plain JSON Schema."""
+    components = yaml.safe_load(OPENAPI.read_text())["components"]["schemas"]
+    return _json_schema(components[name], components)
 
 
 def generate() -> str:

@@ -30,6 +30,22 @@ from aigw.tenants import NewTenant, create_tenant, set_status  # noqa: E402
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 
 
+def assert_documented_shape(value: Any, component: str) -> None:
+    """``value`` matches the named schema of api/openapi.yaml (the one source of shapes)."""
+    import importlib.util
+
+    from jsonschema import Draft7Validator
+
+    spec = importlib.util.spec_from_file_location(
+        "generate_pipeline_schemas", ROOT / "scripts" / "generate_pipeline_schemas.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    errors = list(Draft7Validator(module.component_schema(component)).iter_errors(value))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+
+
 @dataclass
 class Gateway:
     runtime: LocalRuntime

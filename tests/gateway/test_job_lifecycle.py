@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Gateway
+from conftest import Gateway, assert_documented_shape
 
 from aigw.local.providers import ServiceError
 
@@ -180,6 +180,7 @@ def test_given_a_document_upload_when_submitted_then_textract_text_reaches_the_r
     assert job["usage"] == {"pages": 1}
     pii = job["result"]["insights"]["pii"]
     assert [p["text"] for p in pii] == ["billing@example.com"]
+    assert_documented_shape(job["result"], "DocumentInsightsResult")
 
 
 def test_given_an_s3_uri_of_another_tenant_then_404(gateway: Gateway) -> None:
@@ -204,6 +205,7 @@ def test_given_an_image_when_run_synchronously_then_labels_and_text(gateway: Gat
     result = answer.json()["result"]
     assert result["labels"][0] == {"name": "Dog", "confidence": 97.5}
     assert result["text"] == [{"text": "SALE", "confidence": 99.2}]
+    assert_documented_shape(result, "ImageInsightsResult")
 
 
 def test_given_an_image_job_then_it_runs_through_the_job_runner_too(gateway: Gateway) -> None:
@@ -239,6 +241,8 @@ def test_given_a_churn_record_when_predicted_then_a_labelled_prediction(gateway:
     prediction = answer.json()["result"]["prediction"]
     assert prediction["label"] == "churn"
     assert prediction["score"] == pytest.approx(0.82)
+    assert_documented_shape(answer.json()["result"], "PredictResult")
+    assert_documented_shape(answer.json(), "RunResult")
 
 
 def test_given_invalid_features_when_predicted_then_422_naming_the_feature(
@@ -402,3 +406,19 @@ def test_given_an_execution_stopped_outside_the_api_then_the_reconciler_marks_th
     ][-4:]
     assert described["status"] == "ABORTED", events
     assert job["status"] == "CANCELLED"
+
+
+def test_given_a_result_too_large_to_keep_inline_then_a_result_url_serves_it(
+    gateway: Gateway,
+) -> None:
+    text = "we met Acme Corp and Globex Inc there. " * 600  # ~1,200 entities
+
+    job = gateway.wait(gateway.submit("text-insights", {"text": text}))
+
+    assert job["status"] == "SUCCEEDED", job
+    assert "result" not in job
+    fetched = requests.get(job["result_url"], timeout=10)
+    assert fetched.status_code == 200
+    result = fetched.json()
+    assert len(result["entities"]) == 1200
+    assert_documented_shape(result, "TextInsightsResult")

@@ -7,7 +7,7 @@ import json
 import uuid
 
 import pytest
-from conftest import Gateway
+from conftest import Gateway, assert_documented_shape
 
 from aigw import tenants
 
@@ -36,6 +36,8 @@ def test_given_a_text_job_when_submitted_then_it_succeeds_with_the_normalized_re
     assert [text[p["begin"] : p["end"]] for p in result["pii"]] == ["help@example.com"]
     assert job["usage"] == {"characters": len(text)}
     assert job["progress"] == {"step": "done", "percent": 100}
+    assert_documented_shape(job, "Job")
+    assert_documented_shape(result, "TextInsightsResult")
 
 
 def test_given_a_long_text_when_run_then_chunks_are_merged_with_correct_offsets(
