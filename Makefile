@@ -20,7 +20,7 @@ LAMBDA_PYTHON_DIR = $(shell for python in $$(command -v $(LAMBDA_PYTHON)) \
 	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(LAMBDA_PYTHON:python%=%)*/bin/$(LAMBDA_PYTHON); do \
 	if "$$python" -c '' 2>/dev/null; then dirname "$$python"; break; fi; done)
 
-.PHONY: test lint unit sam bench clean
+.PHONY: test lint unit sam bench schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ test: lint unit sam
 
 bench: $(STAMP)
 	$(PY) bench/runtime_bench.py
+
+# After editing api/openapi.yaml: regenerate the layer's pipeline schemas from it.
+schemas: $(STAMP)
+	$(PY) scripts/generate_pipeline_schemas.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
