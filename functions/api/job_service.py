@@ -108,23 +108,13 @@ class JobService:
         name = request.get("pipeline")
         if not isinstance(name, str) or name not in catalogue():
             raise InvalidInput(f"pipeline must be one of: {', '.join(catalogue())}")
-        pipeline = get_pipeline(name)
-        pipeline_input = request.get("input")
-        options = request.get("options") or {}
-        if not isinstance(pipeline_input, dict) or not isinstance(options, dict):
-            raise InvalidInput("input and options must be JSON objects")
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
             raise InvalidInput("Idempotency-Key must have 1 to 128 characters")
         request_hash = hashlib.sha256(
             json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
         job_id = new_job_id()
-        prepared = prepare(
-            pipeline,
-            pipeline_input,
-            options,
-            Submission(tenant_id, job_id, self.settings.documents_bucket, self._write_object),
-        )
+        pipeline_input, options, prepared = self._prepare(tenant_id, job_id, name, request)
         now = utc_now()
         job, _ = self.jobs.create(
             Job(
@@ -242,17 +232,8 @@ class JobService:
         pipeline = get_pipeline(name)
         if not pipeline.runs_synchronously:
             raise InvalidInput(f"{name} runs asynchronously: submit it with POST /v1/jobs")
-        pipeline_input = request.get("input")
-        options = request.get("options") or {}
-        if not isinstance(pipeline_input, dict) or not isinstance(options, dict):
-            raise InvalidInput("input and options must be JSON objects")
         run_id = new_job_id()
-        prepared = prepare(
-            pipeline,
-            pipeline_input,
-            options,
-            Submission(tenant_id, run_id, self.settings.documents_bucket, self._write_object),
-        )
+        _, options, prepared = self._prepare(tenant_id, run_id, name, request)
         execution_input = {
             "tenant_id": tenant_id,
             "job_id": run_id,
@@ -276,6 +257,20 @@ class JobService:
         if failure.retryable:
             raise UpstreamError(f"{failure.code}: {failure.message}")
         raise Unprocessable(f"{failure.code}: {failure.message}")
+
+    def _prepare(
+        self, tenant_id: str, job_id: str, name: str, request: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The request's input and options, and the pipeline's execution input from them."""
+        pipeline_input = request.get("input")
+        options = request.get("options") or {}
+        if not isinstance(pipeline_input, dict) or not isinstance(options, dict):
+            raise InvalidInput("input and options must be JSON objects")
+        submission = Submission(
+            tenant_id, job_id, self.settings.documents_bucket, self._write_object
+        )
+        prepared = prepare(get_pipeline(name), pipeline_input, options, submission)
+        return pipeline_input, options, prepared
 
     def _write_object(self, key: str, content: bytes) -> None:
         self.s3.put_object(Bucket=self.settings.documents_bucket, Key=key, Body=content)
