@@ -254,6 +254,7 @@ class LambdaBridge:
     def __init__(self) -> None:
         self._functions: dict[str, _Function] = {}
         self._module_owners: dict[str, Path] = {}
+        self._added_paths: list[str] = []
         self.async_invoker = AsyncInvoker(self)
 
     def register(self, spec: FunctionSpec) -> None:
@@ -280,6 +281,7 @@ class LambdaBridge:
                     )
             if str(directory) not in sys.path:
                 sys.path.append(str(directory))
+                self._added_paths.append(str(directory))
 
     def names(self) -> list[str]:
         return sorted({function.spec.name for function in self._functions.values()})
@@ -363,6 +365,16 @@ class LambdaBridge:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         self.async_invoker.shutdown(timeout)
+        # Leave the process as we found it: the next deployment may bring other modules
+        # of the same names (a runtime per test module is common).
+        for path in self._added_paths:
+            if path in sys.path:
+                sys.path.remove(path)
+        for name in [n for n, owner in self._module_owners.items() if n in sys.modules]:
+            module_file = getattr(sys.modules[name], "__file__", None) or ""
+            if module_file.startswith(str(self._module_owners[name])):
+                del sys.modules[name]
+        self._added_paths.clear()
 
 
 def _top_level_modules(directory: Path) -> list[str]:
