@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from aigw_common.errors import (
     Conflict,
+    Internal,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -254,6 +255,8 @@ class JobService:
         if answer["status"] == "TIMED_OUT":
             raise Timeout(f"{name} did not finish in time")
         failure = classify(answer.get("error"), answer.get("cause"))
+        if failure.code == "Internal":
+            raise Internal(f"{name} failed unexpectedly ({failure.message[:200]})")
         if failure.retryable:
             raise UpstreamError(f"{failure.code}: {failure.message}")
         raise Unprocessable(f"{failure.code}: {failure.message}")

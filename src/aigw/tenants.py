@@ -33,13 +33,18 @@ def create_tenant(
     status: str = "active",
     apigateway: Any = None,
     usage_plan_id: str | None = None,
+    api_key: str | None = None,
 ) -> NewTenant:
+    """Store a new tenant; ``api_key`` fixes the key (a local development tenant), else a
+    random one is made."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     if not name.strip():
         raise ValueError("a tenant needs a name")
     tenant_id = "t-" + uuid.uuid4().hex[:12]
-    api_key = "aigw_" + secrets.token_urlsafe(32)
+    if api_key is not None and len(api_key) < 16:
+        raise ValueError("an API key needs at least 16 characters")
+    api_key = api_key or "aigw_" + secrets.token_urlsafe(32)
     usage_key = secrets.token_urlsafe(24)
     if apigateway is not None and usage_plan_id:
         created = apigateway.create_api_key(

@@ -145,7 +145,14 @@ class Deployer:
             if creator is None:
                 self.resources[logical_id] = DeployedResource(logical_id, rtype, logical_id)
                 self.report.not_run.append((logical_id, rtype, self._why_not_run(rtype)))
-                LOG.warning("not run locally: %s (%s)", logical_id, rtype)
+                # APIs are served by aigw local's own servers: worth knowing, not a warning.
+                served = rtype.startswith(_SERVED_ELSEWHERE)
+                LOG.log(
+                    logging.INFO if served else logging.WARNING,
+                    "not run locally: %s (%s)",
+                    logical_id,
+                    rtype,
+                )
                 continue
             properties = self.template.resolve(resource.properties or {}, self)
             try:
