@@ -2,7 +2,8 @@
 
 ``aigw local`` deploys template.yaml into the offline runtime and serves its REST API
 (emulated API Gateway) and its WebSocket API, creates a development tenant and prints the
-URLs and the API key, each on its own line, then runs until Ctrl-C.
+URLs and the API key, each on its own line, then runs until Ctrl-C. The AI services are
+answered by the default offline providers (``aigw.providers``) unless ``--providers none``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aigw.local.http_server import LocalHttpServer
 from aigw.local.rest_api import RestApi
 from aigw.local.runtime import LocalRuntime
 from aigw.local.websocket_server import LocalWebSocketServer
+from aigw.providers import install_default_providers
 from aigw.tenants import create_tenant
 
 
@@ -34,6 +36,8 @@ def _local(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with LocalRuntime(template) as runtime:
+        if args.providers == "default":
+            install_default_providers(runtime.providers)
         api_key = args.api_key or "aigw_dev_" + secrets.token_urlsafe(24)
         tenant = create_tenant(
             runtime.client("dynamodb"),
@@ -82,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     local.add_argument("--api-key", help="the development tenant's key (default: random)")
     local.add_argument("--log-level", default="WARNING")
+    local.add_argument(
+        "--providers",
+        choices=["default", "none"],
+        default="default",
+        help="offline AI models answering the AI services ('none': moto's canned answers)",
+    )
     args = parser.parse_args(argv)
     if args.command == "local":
         return _local(args)
