@@ -2,56 +2,21 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import requests
+
+from aigw.local.testing import aigw_local
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "aigw_dev_text-key-0123456789"
 
 
-def _read_banner(process: subprocess.Popen[str], timeout: float = 60.0) -> dict[str, str]:
-    banner: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        name, _, value = line.strip().partition(": ")
-        banner[name] = value
-        if line.startswith("Ctrl-C"):
-            return banner
-    raise AssertionError(f"aigw local did not start: {banner}")
-
-
 def test_given_aigw_local_when_a_negative_review_is_run_then_real_models_answer() -> None:
     text = "The hotel was dirty and the staff were rude. Email me at jane@example.com."
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aigw",
-            "local",
-            "--template",
-            str(ROOT / "template.yaml"),
-            "--port",
-            "0",
-            "--ws-port",
-            "0",
-            "--api-key",
-            API_KEY,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        rest = _read_banner(process)["REST API"]
+    template = str(ROOT / "template.yaml")
+    with aigw_local("--template", template, "--api-key", API_KEY) as banner:
+        rest = banner["REST API"]
 
         answer = requests.post(
             f"{rest}/run/text-insights",
@@ -66,6 +31,3 @@ def test_given_aigw_local_when_a_negative_review_is_run_then_real_models_answer(
         assert result["sentiment"]["label"] == "NEGATIVE"
         assert [(p["type"], p["text"]) for p in result["pii"]] == [("EMAIL", "jane@example.com")]
         assert [text[p["begin"] : p["end"]] for p in result["pii"]] == ["jane@example.com"]
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0
