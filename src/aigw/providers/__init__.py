@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aigw.providers import text
+from aigw.providers import documents, text
 
 if TYPE_CHECKING:
     from aigw.local.providers import ProviderRegistry
 
 
 def install_default_providers(registry: ProviderRegistry) -> None:
-    """Register the default provider set (today: Comprehend's text operations)."""
+    """Register the default provider set: Comprehend's text operations and Textract's
+    asynchronous text detection for PDFs with a text layer."""
     text.install(registry)
+    documents.install(registry)

@@ -1,0 +1,257 @@
+"""Textract's asynchronous text detection, answered offline for PDFs with a text layer.
+
+- ``StartDocumentTextDetection`` / ``StartDocumentAnalysis`` read the S3 object, extract each
+  page's text lines with pdfium (pypdfium2) and finish at once: the job is stored in memory
+  and its completion is published to ``NotificationChannel.SNSTopicArn`` as Textract does,
+  before Start* returns. The same ``ClientRequestToken`` gives the same job, published once.
+- ``GetDocumentTextDetection`` / ``GetDocumentAnalysis`` page through the job's blocks by
+  ``MaxResults`` (default 1000) with an opaque ``NextToken``.
+
+Only what a text layer holds is found: a PAGE block per page and a LINE block per line of
+text (``Confidence`` 99.0, bounding box relative to the page's media box; page rotation is
+ignored). There is no OCR: a scanned page has no lines and an image document is an
+UnsupportedDocumentException. Analysis accepts FORMS and TABLES but answers with lines only:
+forms and tables are not extracted locally. No WORD blocks; jobs never fail or expire.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from aigw.local.providers import ServiceError
+
+if TYPE_CHECKING:
+    from aigw.local.providers import ProviderRegistry
+
+Params = dict[str, Any]
+Block = dict[str, Any]
+
+LINE_CONFIDENCE = 99.0
+DEFAULT_MAX_RESULTS = 1000
+_LINE_BREAKS = frozenset("\r\n")
+# pdfium is not thread-safe, and the state machine's branches call in from several threads.
+_PDFIUM_LOCK = threading.Lock()
+
+
+def _box(left: float, bottom: float, right: float, top: float, media: tuple[float, ...]) -> Params:
+    """A PDF box (points, origin bottom-left) as Textract's ratios of the page (top-left)."""
+    x0, y0, x1, y1 = media
+    width, height = (x1 - x0) or 1.0, (y1 - y0) or 1.0
+    return {
+        "Width": (right - left) / width,
+        "Height": (top - bottom) / height,
+        "Left": (left - x0) / width,
+        "Top": (y1 - top) / height,
+    }
+
+
+def _page_lines(page: Any) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """The page's text lines as pdfium orders them, each with the box around its characters."""
+    import pypdfium2.raw as pdfium_c
+
+    textpage = page.get_textpage()
+    try:
+        lines: list[tuple[str, tuple[float, float, float, float]]] = []
+        chars: list[str] = []
+        boxes: list[tuple[float, float, float, float]] = []
+
+        def close_line() -> None:
+            text = "".join(chars).strip()
+            if text and boxes:
+                lines.append(
+                    (
+                        text,
+                        (
+                            min(box[0] for box in boxes),
+                            min(box[1] for box in boxes),
+                            max(box[2] for box in boxes),
+                            max(box[3] for box in boxes),
+                        ),
+                    )
+                )
+            chars.clear()
+            boxes.clear()
+
+        for index in range(textpage.count_chars()):
+            char = chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+            if char in _LINE_BREAKS:
+                close_line()
+                continue
+            chars.append(char)
+            if not char.isspace():
+                boxes.append(textpage.get_charbox(index))
+        close_line()
+        return lines
+    finally:
+        textpage.close()
+
+
+def extract_blocks(data: bytes) -> tuple[int, list[Block]]:
+    """The page count and the PAGE and LINE blocks of a PDF, pages in order."""
+    if not data:
+        raise ServiceError("BadDocumentException", "the document is empty")
+    if not data.startswith(b"%PDF"):
+        raise ServiceError(
+            "UnsupportedDocumentException",
+            "the local Textract reads PDFs with a text layer; image OCR is not installed",
+        )
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as error:
+            raise ServiceError(
+                "BadDocumentException", f"the PDF cannot be read: {error}"
+            ) from error
+        try:
+            if len(document) == 0:
+                raise ServiceError("BadDocumentException", "the PDF has no pages")
+            blocks: list[Block] = []
+            for number, page in enumerate(document, 1):
+                try:
+                    media = tuple(page.get_mediabox())
+                    lines = [
+                        {
+                            "BlockType": "LINE",
+                            "Id": str(uuid.uuid4()),
+                            "Page": number,
+                            "Text": text,
+                            "Confidence": LINE_CONFIDENCE,
+                            "Geometry": {"BoundingBox": _box(*box, media)},
+                        }
+                        for text, box in _page_lines(page)
+                    ]
+                finally:
+                    page.close()
+                page_block: Block = {
+                    "BlockType": "PAGE",
+                    "Id": str(uuid.uuid4()),
+                    "Page": number,
+                    "Geometry": {
+                        "BoundingBox": {"Width": 1.0, "Height": 1.0, "Left": 0.0, "Top": 0.0}
+                    },
+                }
+                if lines:
+                    page_block["Relationships"] = [
+                        {"Type": "CHILD", "Ids": [line["Id"] for line in lines]}
+                    ]
+                blocks += [page_block, *lines]
+            return len(document), blocks
+        finally:
+            document.close()
+
+
+class LocalTextract:
+    """The jobs of one process, kept in memory until it ends."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, tuple[int, list[Block]]] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def start(self, api: str, params: Params) -> Params:
+        token = params.get("ClientRequestToken")
+        with self._lock:
+            if token and (api, token) in self._tokens:
+                return {"JobId": self._tokens[(api, token)]}
+        location = params["DocumentLocation"]["S3Object"]
+        channel = params.get("NotificationChannel")
+        region = channel["SNSTopicArn"].split(":")[3] if channel else None
+        result = extract_blocks(self._read(location, region))
+        job_id = uuid.uuid4().hex
+        with self._lock:
+            if token:
+                if (api, token) in self._tokens:  # a concurrent retry got there first
+                    return {"JobId": self._tokens[(api, token)]}
+                self._tokens[(api, token)] = job_id
+            self._jobs[job_id] = result
+        if channel:
+            boto3.client("sns", region_name=region).publish(
+                TopicArn=channel["SNSTopicArn"],
+                Message=json.dumps(
+                    {
+                        "JobId": job_id,
+                        "Status": "SUCCEEDED",
+                        "API": api,
+                        "JobTag": params.get("JobTag"),
+                        "Timestamp": int(time.time() * 1000),
+                        "DocumentLocation": {
+                            "S3ObjectName": location["Name"],
+                            "S3Bucket": location["Bucket"],
+                        },
+                    }
+                ),
+            )
+        return {"JobId": job_id}
+
+    @staticmethod
+    def _read(location: Params, region: str | None) -> bytes:
+        extra = {"VersionId": location["Version"]} if location.get("Version") else {}
+        try:
+            response = boto3.client("s3", region_name=region).get_object(
+                Bucket=location["Bucket"], Key=location["Name"], **extra
+            )
+        except ClientError as error:
+            raise ServiceError(
+                "InvalidS3ObjectException",
+                f"s3://{location['Bucket']}/{location['Name']} cannot be read: "
+                f"{error.response['Error']['Code']}",
+            ) from error
+        data: bytes = response["Body"].read()
+        return data
+
+    def get(self, params: Params, model_version: str) -> Params:
+        job_id = params["JobId"]
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise ServiceError("InvalidJobIdException", f"there is no job {job_id!r}")
+        pages, blocks = job
+        start = self._offset(job_id, params.get("NextToken"))
+        end = start + params.get("MaxResults", DEFAULT_MAX_RESULTS)
+        response: Params = {
+            "JobStatus": "SUCCEEDED",
+            "DocumentMetadata": {"Pages": pages},
+            "Blocks": blocks[start:end],
+            model_version: "1.0",
+        }
+        if end < len(blocks):
+            response["NextToken"] = base64.urlsafe_b64encode(f"{job_id}:{end}".encode()).decode()
+        return response
+
+    @staticmethod
+    def _offset(job_id: str, token: str | None) -> int:
+        if not token:
+            return 0
+        try:
+            token_job, _, offset = base64.urlsafe_b64decode(token).decode().partition(":")
+            if token_job == job_id:
+                return int(offset)
+        except ValueError:
+            pass
+        raise ServiceError("InvalidParameterException", "the NextToken is not one of this job's")
+
+
+def install(registry: ProviderRegistry) -> None:
+    textract = LocalTextract()
+    for start, get, version in [
+        (
+            "StartDocumentTextDetection",
+            "GetDocumentTextDetection",
+            "DetectDocumentTextModelVersion",
+        ),
+        ("StartDocumentAnalysis", "GetDocumentAnalysis", "AnalyzeDocumentModelVersion"),
+    ]:
+        registry.register("textract", start, lambda params, api=start: textract.start(api, params))
+        registry.register(
+            "textract", get, lambda params, version=version: textract.get(params, version)
+        )
