@@ -34,6 +34,7 @@ def test_given_aigw_local_when_started_then_it_serves_the_api_and_stops_cleanly(
         assert refused.status_code == 401
         assert banner["API key"] == "aigw_dev_test-key-0123456789"
         assert banner["WebSocket"].startswith("ws://127.0.0.1:")
-    # Ctrl-C has stopped it: both ports are released.
+    # Ctrl-C has stopped it: every port it listened on is released.
     assert not _listening(rest)
     assert not _listening(banner["WebSocket"])
+    assert not _listening(banner["AWS endpoint"])

@@ -9,6 +9,7 @@ default offline providers (``aigw.providers``) unless ``--providers none``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import secrets
 import signal
@@ -19,9 +20,47 @@ from pathlib import Path
 from aigw.local.http_server import LocalHttpServer
 from aigw.local.rest_api import RestApi
 from aigw.local.runtime import LocalRuntime
+from aigw.local.state import StateError, StateStore
 from aigw.local.websocket_server import LocalWebSocketServer
 from aigw.providers import install_default_providers
-from aigw.tenants import create_tenant
+from aigw.tenants import NewTenant, create_tenant
+
+DEV_TENANT_FILE = "development-tenant.json"
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parameters = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--parameter wants NAME=VALUE, not {pair!r}")
+        parameters[name] = value
+    return parameters
+
+
+def _development_tenant(
+    runtime: LocalRuntime, api_key: str | None, state: StateStore | None
+) -> NewTenant:
+    """The tenant whose key the banner prints: with a state directory, the same one across
+    restarts (its key is kept there, readable only by its owner), else a new one."""
+    dynamodb, table = runtime.client("dynamodb"), runtime.physical_id("TenantsTable")
+    saved = state.directory / DEV_TENANT_FILE if state is not None else None
+    if saved is not None and saved.is_file():
+        known = json.loads(saved.read_text())
+        if api_key is None or api_key == known["api_key"]:
+            item = dynamodb.get_item(TableName=table, Key={"tenant_id": {"S": known["tenant_id"]}})
+            if "Item" in item:
+                return NewTenant(known["tenant_id"], "development", "active", known["api_key"])
+    tenant = create_tenant(
+        dynamodb,
+        table,
+        "development",
+        api_key=api_key or "aigw_dev_" + secrets.token_urlsafe(24),
+    )
+    if saved is not None:
+        saved.write_text(json.dumps({"tenant_id": tenant.tenant_id, "api_key": tenant.api_key}))
+        saved.chmod(0o600)
+    return tenant
 
 
 def add_arguments(local: argparse.ArgumentParser) -> None:
@@ -31,9 +70,25 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
     local.add_argument("--port", type=int, default=3000, help="REST API port (0: any free)")
     local.add_argument("--ws-port", type=int, default=3001, help="WebSocket port (0: any)")
     local.add_argument(
-        "--aws-port", type=int, default=None, help="also expose the local AWS (moto) here"
+        "--aws-port",
+        type=int,
+        default=0,
+        help="port of the local AWS endpoint (moto) for the AWS CLI, boto3 and the presigned "
+        "upload and result URLs (default 0: any free port)",
+    )
+    local.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a template parameter, e.g. TenantThrottleRate=5 (repeatable)",
     )
     local.add_argument("--api-key", help="the development tenant's key (default: random)")
+    local.add_argument(
+        "--state-dir",
+        help="keep tables and buckets (documents, jobs, results) in this directory across "
+        "restarts (default: in memory only)",
+    )
     local.add_argument("--log-level", default="WARNING")
     local.add_argument(
         "--providers",
@@ -52,34 +107,45 @@ def run(args: argparse.Namespace) -> int:
     if not template.is_file():
         print(f"aigw local: no template at {template}", file=sys.stderr)
         return 2
+    try:
+        parameters = _parameters(args.parameter)
+    except ValueError as error:
+        print(f"aigw local: {error}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with LocalRuntime(template) as runtime:
+    with LocalRuntime(template, parameters=parameters) as runtime:
         if args.providers == "default":
             install_default_providers(runtime.providers)
-        api_key = args.api_key or "aigw_dev_" + secrets.token_urlsafe(24)
-        tenant = create_tenant(
-            runtime.client("dynamodb"),
-            runtime.physical_id("TenantsTable"),
-            "development",
-            api_key=api_key,
-        )
+        state = StateStore(runtime, args.state_dir) if args.state_dir else None
+        if state is not None:
+            try:
+                restored = state.restore()
+            except StateError as error:
+                print(f"aigw local: {error}", file=sys.stderr)
+                return 2
+        tenant = _development_tenant(runtime, args.api_key, state)
         http = LocalHttpServer(RestApi.from_runtime(runtime), args.host, args.port)
         websocket = LocalWebSocketServer(runtime, args.host, args.ws_port)
         rest_url = http.start()
         try:
             ws_url = websocket.start()
             try:
-                aws_url = (
-                    runtime.serve_aws(host=args.host, port=args.aws_port)
-                    if (args.aws_port is not None)
-                    else None
-                )
+                aws_url = runtime.serve_aws(host=args.host, port=args.aws_port)
+                # The presigned upload and result URLs the API hands out must reach S3 from
+                # other processes: the functions' S3 clients use the served endpoint.
+                runtime.bridge.environment["AWS_ENDPOINT_URL_S3"] = aws_url
                 print(f"REST API: {rest_url}")
                 print(f"WebSocket: {ws_url}")
-                if aws_url:
-                    print(f"AWS endpoint: {aws_url}")
+                print(f"AWS endpoint: {aws_url}")
+                if state is not None:
+                    print(
+                        f"State: {state.directory} ({restored['items']} items, "
+                        f"{restored['objects']} objects restored; "
+                        f"{restored['interrupted_jobs']} unfinished jobs marked FAILED)"
+                    )
+                    state.start()
                 print(f"Tenant: {tenant.tenant_id}")
                 print(f"API key: {tenant.api_key}")
                 print(f'Try: curl -s {rest_url}/pipelines -H "x-api-key: {tenant.api_key}"')
@@ -89,5 +155,7 @@ def run(args: argparse.Namespace) -> int:
                 websocket.stop()
         finally:
             http.stop()
+            if state is not None:
+                state.stop()
     print("aigw local stopped.", flush=True)
     return 0

@@ -20,7 +20,8 @@ import datetime
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ class EventSources:
     def __init__(self, bridge: LambdaBridge) -> None:
         self.bridge = bridge
         self.stream_mappings: dict[tuple[str, str], StreamMapping] = {}
+        self._streams_paused = False
         self._originals: list[tuple[Any, str, Any]] = []
 
     # ------------------------------------------------------------------ patching
@@ -168,9 +170,21 @@ class EventSources:
         self.bridge.invoke_async(subscription.endpoint, {"Records": [record]}, source="sns")
 
     # ------------------------------------------------------------------ DynamoDB streams
+    @contextmanager
+    def streams_paused(self) -> Iterator[None]:
+        """Writes made inside do not reach stream consumers (restoring saved state must not
+        replay old changes as new ones)."""
+        self._streams_paused = True
+        try:
+            yield
+        finally:
+            self._streams_paused = False
+
     def _send_stream_records(
         self, backend: Any, function_arn: str, items: list[Any], source: str
     ) -> str:
+        if self._streams_paused:
+            return "dropped"
         mapping = self.stream_mappings.get((function_arn, source), StreamMapping())
         region = backend.region_name
         # Lambda retries a failing stream batch until the records expire (-1) or the

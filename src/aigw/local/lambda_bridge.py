@@ -180,8 +180,9 @@ class InvocationResult:
 
 
 class _Function:
-    def __init__(self, spec: FunctionSpec) -> None:
+    def __init__(self, spec: FunctionSpec, runtime_environment: dict[str, str]) -> None:
         self.spec = spec
+        self._runtime_environment = runtime_environment
         module_name, _, self.handler_name = spec.handler.rpartition(".")
         if not module_name or not self.handler_name:
             raise ValueError(f"{spec.name}: Handler {spec.handler!r} is not 'module.function'")
@@ -204,6 +205,7 @@ class _Function:
             # No X-Ray daemon or trace header locally; the template may still override it.
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
+        variables.update(self._runtime_environment)
         variables.update(spec.environment)
         return variables
 
@@ -252,6 +254,10 @@ class LambdaBridge:
     """The functions of one deployment, invoked in-process."""
 
     def __init__(self) -> None:
+        # Variables every function sees under its template's own (which win), as the Lambda
+        # service adds AWS_REGION: e.g. AWS_ENDPOINT_URL_S3 when S3 is served to other
+        # processes. Read at each invocation, so it may change after deployment.
+        self.environment: dict[str, str] = {}
         self._functions: dict[str, _Function] = {}
         self._module_owners: dict[str, Path] = {}
         self._added_paths: list[str] = []
@@ -260,7 +266,7 @@ class LambdaBridge:
     def register(self, spec: FunctionSpec) -> None:
         if not spec.code_dir.is_dir():
             raise FileNotFoundError(f"{spec.name}: CodeUri {spec.code_dir} is not a directory")
-        function = _Function(spec)
+        function = _Function(spec, self.environment)
         self._claim_import_path(spec, function.module_name)
         self._functions[spec.name] = function
         self._functions[spec.arn] = function
