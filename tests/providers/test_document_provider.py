@@ -188,12 +188,13 @@ def test_given_the_same_client_request_token_then_the_same_job_is_published_once
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        (b"\x89PNG\r\n\x1a\n" + bytes(64), "UnsupportedDocumentException"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(64), "BadDocumentException"),
         (b"%PDF-1.7\nthis is not a PDF at all", "BadDocumentException"),
         (b"", "BadDocumentException"),
+        (b"Total: 1,234.00 EUR\n", "UnsupportedDocumentException"),
     ],
 )
-def test_given_an_image_or_a_corrupt_pdf_when_starting_then_the_modeled_error(
+def test_given_a_corrupt_empty_or_unsupported_document_when_starting_then_the_modeled_error(
     aws: Aws, body: bytes, error: str
 ) -> None:
     with pytest.raises(getattr(aws.textract.exceptions, error)):

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aigw.providers import documents, text
+from aigw.providers import documents, images, text
 
 if TYPE_CHECKING:
     from aigw.local.providers import ProviderRegistry
 
 
 def install_default_providers(registry: ProviderRegistry) -> None:
-    """Register the default provider set: Comprehend's text operations and Textract's
-    asynchronous text detection for PDFs with a text layer."""
+    """Register the offline models: Comprehend's text operations, Textract's asynchronous
+    text detection (PDF text layers, OCR of images and scanned pages), Rekognition (text,
+    faces; labels and moderation with the ``aigw[models]`` extra)."""
     text.install(registry)
     documents.install(registry)
+    images.install(registry)
