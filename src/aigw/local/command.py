@@ -15,6 +15,7 @@ import secrets
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from aigw.local.http_server import LocalHttpServer
@@ -22,7 +23,7 @@ from aigw.local.rest_api import RestApi
 from aigw.local.runtime import LocalRuntime
 from aigw.local.state import StateError, StateStore
 from aigw.local.websocket_server import LocalWebSocketServer
-from aigw.providers import install_default_providers
+from aigw.providers import install_default_providers, simulated
 from aigw.tenants import NewTenant, create_tenant
 
 DEV_TENANT_FILE = "development-tenant.json"
@@ -92,9 +93,17 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
     local.add_argument("--log-level", default="WARNING")
     local.add_argument(
         "--providers",
-        choices=["default", "none"],
+        choices=["default", "simulated", "none"],
         default="default",
-        help="offline AI models answering the AI services ('none': moto's canned answers)",
+        help="what answers the AI services: 'default' the offline models, 'simulated' "
+        "trivial answers after a fixed service time (for load tests of the gateway itself), "
+        "'none' moto's canned answers",
+    )
+    local.add_argument(
+        "--simulated-service-ms",
+        type=float,
+        default=50.0,
+        help="service time of each simulated AI call, in milliseconds (default 50)",
     )
 
 
@@ -103,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # The engine logs every failed state at ERROR with a repr of its whole parse tree;
+        # a failing job is normal business, and its record carries the error.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        # Functions that publish no metric on some path (a 404, a validation error).
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
     template = Path(args.template)
     if not template.is_file():
         print(f"aigw local: no template at {template}", file=sys.stderr)
@@ -118,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     with LocalRuntime(template, parameters=parameters) as runtime:
         if args.providers == "default":
             install_default_providers(runtime.providers)
+        elif args.providers == "simulated":
+            simulated.install(runtime.providers, args.simulated_service_ms / 1000)
         state = StateStore(runtime, args.state_dir) if args.state_dir else None
         if state is not None:
             try:

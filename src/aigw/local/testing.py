@@ -18,10 +18,6 @@ states and Retry back-off so retry paths run in milliseconds; timeouts keep thei
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from aigw.local.process import LocalGatewayProcess
 from aigw.local.runtime import LocalRuntime
 
 
@@ -55,29 +52,11 @@ def aigw_local(*options: str, timeout: float = 60.0) -> Iterator[dict[str, str]]
     """Run ``aigw local`` as a subprocess on free ports, as a user would, and yield what
     it printed at start (``"REST API"``, ``"WebSocket"``, ``"API key"``, …); stop it with
     Ctrl-C (SIGINT) afterwards and require a clean exit."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aigw", "local", "--port", "0", "--ws-port", "0", *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    gateway = LocalGatewayProcess(*options, timeout=timeout)
     try:
-        yield _banner(process, timeout)
+        yield gateway.start()
+        code = gateway.stop()
+        assert code == 0, f"aigw local did not stop on Ctrl-C ({code}):\n{gateway.log_tail()}"
     finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0, "aigw local did not stop cleanly on Ctrl-C"
-
-
-def _banner(process: subprocess.Popen[str], timeout: float) -> dict[str, str]:
-    banner: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        name, _, value = line.strip().partition(": ")
-        banner[name] = value
-        if line.startswith("Ctrl-C"):
-            return banner
-    raise AssertionError(f"aigw local did not start: {banner}")
+        gateway.stop()
+        gateway.close()
