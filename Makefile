@@ -20,7 +20,7 @@ LAMBDA_PYTHON_DIR = $(shell for python in $$(command -v $(LAMBDA_PYTHON)) \
 	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(LAMBDA_PYTHON:python%=%)*/bin/$(LAMBDA_PYTHON); do \
 	if "$$python" -c '' 2>/dev/null; then dirname "$$python"; break; fi; done)
 
-.PHONY: test lint unit sam bench schemas clean
+.PHONY: test lint unit sam bench schemas clean apertium demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench layers functions scripts
 	$(VENV)/bin/ruff format --check src tests bench layers functions scripts
 
-unit: $(STAMP)
+unit: $(STAMP) apertium
 	$(PY) -m pytest
+
+# Apertium (GPL, run only as an external program) and its English<->Spanish pair, unpacked
+# from Debian's packages into .local/apertium without root: aigw local's Translate.
+apertium:
+	scripts/install_apertium.sh
+
+# The whole gateway on localhost with the offline models, one job per pipeline from
+# samples/, followed over the WebSocket API; exits non-zero unless every job succeeds.
+demo: $(STAMP) apertium
+	$(PY) scripts/demo.py
 
 # What `sam deploy` starts from: the template lints clean and builds (layer and functions,
 # arm64 wheels fetched by pip; no Docker). Plain `sam validate` cannot expand the
@@ -64,4 +74,4 @@ schemas: $(STAMP)
 	$(PY) scripts/generate_pipeline_schemas.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .local

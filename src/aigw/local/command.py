@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
 
 from aigw.local.http_server import LocalHttpServer
@@ -130,9 +131,10 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with LocalRuntime(template, parameters=parameters) as runtime:
+    with LocalRuntime(template, parameters=parameters) as runtime, ExitStack() as providers:
         if args.providers == "default":
-            install_default_providers(runtime.providers)
+            # Model servers (SageMaker) stop with the gateway.
+            providers.enter_context(install_default_providers(runtime.providers))
         elif args.providers == "simulated":
             simulated.install(runtime.providers, args.simulated_service_ms / 1000)
         state = StateStore(runtime, args.state_dir) if args.state_dir else None

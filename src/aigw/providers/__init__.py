@@ -6,18 +6,27 @@ registered provider, and the gateway's tests register deterministic fakes instea
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from aigw.providers import documents, images, text
+from aigw.providers import documents, images, sagemaker, text, translate
 
 if TYPE_CHECKING:
     from aigw.local.providers import ProviderRegistry
 
 
-def install_default_providers(registry: ProviderRegistry) -> None:
+def install_default_providers(registry: ProviderRegistry) -> ExitStack:
     """Register the offline models: Comprehend's text operations, Textract's asynchronous
     text detection (PDF text layers, OCR of images and scanned pages), Rekognition (text,
-    faces; labels and moderation with the ``aigw[models]`` extra)."""
+    faces; labels and moderation with the ``aigw[models]`` extra), Translate (Apertium, when
+    installed) and SageMaker Runtime's InvokeEndpoint (local model servers).
+
+    Returns what the providers hold (model servers, started on first use): close it (or use
+    it as a context manager) to stop them."""
+    resources = ExitStack()
     text.install(registry)
     documents.install(registry)
     images.install(registry)
+    translate.install(registry)
+    resources.enter_context(sagemaker.install(registry))
+    return resources
