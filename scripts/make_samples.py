@@ -1,4 +1,5 @@
-"""Write the sample inputs Pillow makes: samples/invoice.png and samples/invoice-scanned.pdf.
+"""Write the generated samples: samples/invoice.png, samples/invoice-scanned.pdf (Pillow) and
+samples/contract.pdf (a PDF with a text layer, by the tests' minimal PDF writer).
 
 Both are deterministic (same bytes on every run with the same Pillow): a white page with
 black text in Pillow's bundled TrueType font, like a clean scan of a short invoice, and the
@@ -10,8 +11,10 @@ Run: .venv/bin/python scripts/make_samples.py
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -27,6 +30,23 @@ INVOICE_LINES = [
     ("10 x Paper boxes        1,000.00 EUR", 32, 40),
     ("2 x Toner cartridges      234.00 EUR", 32, 0),
     ("Total: 1,234.00 EUR", 40, 40),
+]
+#: A two-page agreement with parties, dates, amounts and an e-mail address, as text.
+CONTRACT_PAGES = [
+    [
+        "SERVICE AGREEMENT",
+        "This agreement is made on 1 April 2025 between",
+        "Northwind Traders Ltd and Contoso Consulting LLC.",
+        "Contoso will deliver a data migration for Northwind.",
+        "The fixed fee is 18,500.00 USD, payable in two parts.",
+        "Questions: legal@northwind.example.com",
+    ],
+    [
+        "PAYMENT TERMS",
+        "The first payment of 9,250.00 USD is due on 15 April 2025.",
+        "The second payment is due on 30 June 2025.",
+        "We are very pleased to start this project together.",
+    ],
 ]
 PAGE_SIZE = (1240, 880)
 MARGIN = 90
@@ -60,7 +80,17 @@ def main() -> None:
         creationDate=FIXED_DATE,
         modDate=FIXED_DATE,
     )
-    print(f"wrote {SAMPLES / 'invoice.png'} and {SAMPLES / 'invoice-scanned.pdf'}")
+    (SAMPLES / "contract.pdf").write_bytes(_pdfs().make_pdf(*CONTRACT_PAGES))
+    print(f"wrote invoice.png, invoice-scanned.pdf and contract.pdf in {SAMPLES}")
+
+
+def _pdfs() -> Any:
+    """tests/providers/pdfs.py: writes PDFs with a text layer by hand (no PDF library)."""
+    spec = importlib.util.spec_from_file_location("pdfs", ROOT / "tests" / "providers" / "pdfs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":
