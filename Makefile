@@ -70,8 +70,11 @@ bench: $(STAMP)
 	$(PY) bench/runtime_bench.py
 
 # After editing api/openapi.yaml: regenerate the layer's pipeline schemas from it.
+# What is generated from api/openapi.yaml: the pipelines' input schemas (for the layer) and
+# the SDK's models; tests fail when either is stale.
 schemas: $(STAMP)
 	$(PY) scripts/generate_pipeline_schemas.py
+	$(PY) scripts/generate_sdk_models.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .local

@@ -1,24 +1,471 @@
-"""The ``aigw`` command line. For now: ``aigw local`` (``aigw.local.command``), the whole
-gateway on localhost."""
+"""The ``aigw`` command line: ``aigw local`` (``aigw.local.command``, the whole gateway on
+localhost) and the API's client commands, built on :class:`aigw.Client`."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from aigw.local import command as local_command
+if TYPE_CHECKING:
+    from aigw.client import Client, Job
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1
+EXIT_USAGE = 2
+EXIT_API_ERROR = 3
+EXIT_AUTH = 4
+EXIT_TIMEOUT = 5
+EXIT_UNREACHABLE = 6
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+exit codes:
+  0    success
+  1    the job did not succeed (FAILED, CANCELLED, TIMED_OUT) or has no result yet
+  2    usage or configuration error (bad arguments, no URL or API key, unreadable input)
+  3    the API answered with an error (the message names its code and request id)
+  4    authentication or authorization failed (401 Unauthorized, 403 Forbidden)
+  5    timed out waiting for the job (--timeout); the job may still be running
+  6    the gateway could not be reached
+  130  interrupted (Ctrl-C)
+
+configuration (first found wins): --url/--api-key/--ws-url or --stack; the environment
+(AIGW_URL, AIGW_API_KEY, AIGW_WS_URL, AIGW_PROFILE); a profile in ~/.config/aigw/config.toml.
+"""
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aigw", description="The aigw AI gateway.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    local = commands.add_parser("local", help="run the whole gateway on localhost, offline")
-    local_command.add_arguments(local)
-    args = parser.parse_args(argv)
-    if args.command == "local":
-        return local_command.run(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+# ---------------------------------------------------------------------- arguments
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aigw",
+        description="The aigw AI gateway: run it locally, or call its API.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # `aigw local` has its own parser (main() hands it over before this one parses): its
+    # module loads the whole offline runtime, which the API commands need not wait for.
+    commands.add_parser("local", help="run the whole gateway on localhost, offline")
+
+    connection = argparse.ArgumentParser(add_help=False)
+    group = connection.add_argument_group("gateway")
+    group.add_argument("--url", help="the REST API's base URL (…/v1)")
+    group.add_argument("--api-key", help="the tenant's API key")
+    group.add_argument("--ws-url", help="the WebSocket API's URL (for waiting)")
+    group.add_argument("--profile", help="a profile of ~/.config/aigw/config.toml")
+    group.add_argument("--stack", help="read the URLs from this CloudFormation stack")
+    group.add_argument("--region", help="the stack's AWS region")
+    connection.add_argument("--json", action="store_true", help="print JSON only")
+
+    waiting = argparse.ArgumentParser(add_help=False)
+    waiting.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait (default 600)"
+    )
+    waiting.add_argument(
+        "--poll", action="store_true", help="poll for the status instead of the WebSocket"
+    )
+
+    job_input = argparse.ArgumentParser(add_help=False)
+    job_input.add_argument("pipeline", help="text-insights, document-insights, …")
+    job_input.add_argument(
+        "input",
+        help="a file, text, a JSON object (the input as is) or - for stdin",
+    )
+    job_input.add_argument(
+        "-O",
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pipeline option (VALUE parsed as JSON when it is JSON), repeatable",
+    )
+    job_input.add_argument(
+        "--inline",
+        action="store_true",
+        help="send a document or image in the request (base64) instead of uploading it",
+    )
+
+    def command(name: str, help: str, *parents: argparse.ArgumentParser) -> Any:
+        return commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            parents=[*parents, connection],
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    command("pipelines", "list the pipelines and their modes")
+    submit = command("submit", "submit a job (and --wait for it)", job_input, waiting)
+    submit.add_argument("--wait", action="store_true", help="wait, showing progress")
+    submit.add_argument("--idempotency-key", help="default: a new key per submit")
+    command("run", "run a pipeline and print its result (waits for async ones)", job_input, waiting)
+    status = command("status", "show a job", waiting)
+    status.add_argument("job_id")
+    status.add_argument("--wait", action="store_true", help="wait until it ends")
+    jobs = command("jobs", "list your jobs, newest first")
+    jobs.add_argument("--status", help="only jobs with this status (RUNNING, FAILED, …)")
+    jobs.add_argument("--pipeline", help="only jobs of this pipeline")
+    jobs.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    jobs.add_argument("--all", action="store_true", help="every job (no --limit)")
+    jobs.add_argument("--page-size", type=int, help="jobs per API request (1-100)")
+    cancel = command("cancel", "cancel a job that has not ended")
+    cancel.add_argument("job_id")
+    result = command("result", "show a job's result (summary, or --json, or -o FILE)")
+    result.add_argument("job_id")
+    result.add_argument("-o", "--output", help="write the result's JSON to this file")
+
+    tenants = commands.add_parser("tenants", help="admin: manage tenants")
+    tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
+    create = tenant_commands.add_parser(
+        "create",
+        help="create a tenant and print its API key once",
+        description="Create a tenant and print its API key (shown once; only its SHA-256 "
+        "is stored). For a deployed stack: --stack (AWS credentials from the usual boto3 "
+        "chain). For `aigw local`: --aws-endpoint with the 'AWS endpoint' it printed.",
+    )
+    create.add_argument("name")
+    target = create.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="the deployed CloudFormation stack")
+    target.add_argument("--aws-endpoint", help="a running `aigw local`'s AWS endpoint URL")
+    create.add_argument("--region", help="the stack's AWS region")
+    create.add_argument("--status", choices=["active", "pending", "suspended"], default="active")
+    create.add_argument("--json", action="store_true", help="print JSON only")
+    return parser
+
+
+# ---------------------------------------------------------------------- commands
+class _Failure(Exception):
+    """A one-line message for stderr and the exit code that goes with it."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _client(args: argparse.Namespace) -> Client:
+    from aigw.client import Client
+
+    return Client(
+        args.url,
+        args.api_key,
+        ws_url=args.ws_url,
+        profile=args.profile,
+        stack=args.stack,
+        region=args.region,
+    )
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _dump(model: Any) -> Any:
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any] | None:
+    options: dict[str, Any] = {}
+    for option in args.option:
+        name, equals, value = option.partition("=")
+        if not equals or not name:
+            raise _Failure(f"--option {option!r}: expected NAME=VALUE", EXIT_USAGE)
+        try:
+            options[name] = json.loads(value)
+        except ValueError:
+            options[name] = value
+    return options or None
+
+
+def _input(client: Client, pipeline: str, value: str, inline: bool) -> dict[str, Any]:
+    """The job input from the command line: a JSON object as is; for text-insights text
+    (or a text file, or stdin); for documents and images a file, uploaded or inline."""
+    text = sys.stdin.read() if value == "-" else None
+    source = text if text is not None else value
+    if source.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(source)
+        except ValueError as error:
+            if pipeline != "text-insights":  # there it is just text
+                raise _Failure(f"the input is not valid JSON: {error}", EXIT_USAGE) from None
+        else:
+            if isinstance(parsed, dict):
+                return parsed
+    path = Path(value)
+    if pipeline == "text-insights":
+        if text is None and path.is_file():
+            text = path.read_text(encoding="utf-8")
+        return {"text": text if text is not None else value}
+    if text is not None or not path.is_file():
+        raise _Failure(f"{value}: no such file (give a file, or the input as JSON)", EXIT_USAGE)
+    if pipeline == "predict":
+        return json.loads(path.read_text(encoding="utf-8"))
+    field = "image_base64" if pipeline == "image-insights" else "document_base64"
+    if inline:
+        return {field: base64.b64encode(path.read_bytes()).decode()}
+    return client.upload(path)
+
+
+def _show_result(pipeline: str, result: dict[str, Any]) -> None:
+    from aigw.client.display import summary
+
+    print(summary(pipeline, result))
+
+
+def _wait(client: Client, args: argparse.Namespace, job_id: str) -> Job:
+    from aigw.client.display import Progress
+
+    # --json keeps stdout to JSON; the live display on a terminal is on stderr, harmless.
+    quiet = args.json and not sys.stderr.isatty()
+    with Progress(job_id, live=False if quiet else None) as progress:
+        return client.wait(
+            job_id,
+            args.timeout,
+            on_update=None if quiet else progress,
+            use_websocket=not args.poll,
+        )
+
+
+def _ended(client: Client, args: argparse.Namespace, job: Job) -> int:
+    """Print an ended job (its result, or why it did not succeed); the exit code."""
+    if args.json:
+        _print_json(_dump(job))
+    elif job.status == "SUCCEEDED":
+        _show_result(job.pipeline, client.result(job))
+    if job.status == "SUCCEEDED":
+        return EXIT_OK
+    if not args.json:
+        print(_job_failure(job), file=sys.stderr)
+    return EXIT_JOB_FAILED
+
+
+def _job_failure(job: Job) -> str:
+    message = f"aigw: job {job.job_id} {job.status}"
+    if job.error is not None:
+        step = f" in step {job.error.step}" if job.error.step else ""
+        message += f"{step}: {job.error.code}: {job.error.message}"
+    return message
+
+
+def _cmd_pipelines(client: Client, args: argparse.Namespace) -> int:
+    from aigw.client.display import table
+
+    pipelines = client.pipelines()
+    if args.json:
+        _print_json([_dump(pipeline) for pipeline in pipelines])
+    else:
+        rows = [[p.name, p.mode, p.description] for p in pipelines]
+        print(table(rows, ["PIPELINE", "MODE", "DESCRIPTION"]))
+    return EXIT_OK
+
+
+def _cmd_submit(client: Client, args: argparse.Namespace) -> int:
+    job_input = _input(client, args.pipeline, args.input, args.inline)
+    from aigw.client import AUTO
+
+    key = args.idempotency_key or AUTO
+    submitted = client.submit(args.pipeline, job_input, _options(args), idempotency_key=key)
+    if not args.wait:
+        if args.json:
+            _print_json(_dump(submitted))
+        else:
+            print(submitted.job_id)
+        return EXIT_OK
+    return _ended(client, args, _wait(client, args, submitted.job_id))
+
+
+def _cmd_run(client: Client, args: argparse.Namespace) -> int:
+    from aigw.client.models import PIPELINE_MODES
+
+    if PIPELINE_MODES.get(args.pipeline) == "async":
+        args.wait, args.idempotency_key = True, None
+        return _cmd_submit(client, args)
+    answer = client.run(args.pipeline, _input(client, args.pipeline, args.input, args.inline))
+    if args.json:
+        _print_json(_dump(answer))
+    else:
+        _show_result(answer.pipeline, answer.result)
+    return EXIT_OK
+
+
+def _cmd_status(client: Client, args: argparse.Namespace) -> int:
+    job = _wait(client, args, args.job_id) if args.wait else client.get(args.job_id)
+    if args.json:
+        _print_json(_dump(job))
+    else:
+        progress = job.progress
+        lines = [
+            f"Job:      {job.job_id}",
+            f"Pipeline: {job.pipeline}",
+            f"Status:   {job.status}",
+            f"Created:  {job.created_at}",
+            f"Updated:  {job.updated_at}",
+        ]
+        if progress is not None and progress.step:
+            percent = f" ({progress.percent}%)" if progress.percent is not None else ""
+            lines.append(f"Step:     {progress.step}{percent}")
+        if job.error is not None:
+            lines.append(f"Error:    {job.error.code}: {job.error.message}")
+        if job.usage:
+            lines.append("Usage:    " + ", ".join(f"{k} {v:g}" for k, v in job.usage.items()))
+        if job.status == "SUCCEEDED":
+            lines.append(f"Result:   aigw result {job.job_id}")
+        print("\n".join(lines))
+    if args.wait and job.status != "SUCCEEDED":
+        return EXIT_JOB_FAILED
+    return EXIT_OK
+
+
+def _cmd_jobs(client: Client, args: argparse.Namespace) -> int:
+    from aigw.client.display import table
+
+    found = list(
+        client.list(
+            status=args.status,
+            pipeline=args.pipeline,
+            page_size=args.page_size,
+            limit=None if args.all else args.limit,
+        )
+    )
+    if args.json:
+        _print_json([_dump(job) for job in found])
+        return EXIT_OK
+    rows = [
+        [job.job_id, job.pipeline, job.status, job.created_at, job.progress and job.progress.step]
+        for job in found
+    ]
+    headers = ["JOB", "PIPELINE", "STATUS", "CREATED", "STEP"]
+    print(table([[cell or "" for cell in row] for row in rows], headers))
+    return EXIT_OK
+
+
+def _cmd_cancel(client: Client, args: argparse.Namespace) -> int:
+    job = client.cancel(args.job_id)
+    if args.json:
+        _print_json(_dump(job))
+    else:
+        print(f"job {job.job_id} {job.status}")
+    return EXIT_OK
+
+
+def _cmd_result(client: Client, args: argparse.Namespace) -> int:
+    job = client.get(args.job_id)
+    if job.status != "SUCCEEDED":
+        if job.status in ("QUEUED", "RUNNING"):
+            raise _Failure(
+                f"job {job.job_id} is {job.status}: no result yet "
+                f"(aigw status {job.job_id} --wait)",
+                EXIT_JOB_FAILED,
+            )
+        raise _Failure(_job_failure(job).removeprefix("aigw: "), EXIT_JOB_FAILED)
+    result = client.result(job)
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        if not args.json:
+            print(f"wrote {args.output}")
+    elif args.json:
+        _print_json(result)
+    else:
+        _show_result(job.pipeline, result)
+    return EXIT_OK
+
+
+def _cmd_tenants(args: argparse.Namespace) -> int:
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+    )
+
+    from aigw.tenants import create_on_local, create_on_stack
+
+    try:
+        if args.aws_endpoint:
+            tenant = create_on_local(
+                args.name, args.aws_endpoint, status=args.status, region=args.region or "us-east-1"
+            )
+        else:
+            tenant = create_on_stack(args.name, args.stack, status=args.status, region=args.region)
+    except (EndpointConnectionError, NoCredentialsError) as error:
+        code = EXIT_UNREACHABLE if isinstance(error, EndpointConnectionError) else EXIT_AUTH
+        raise _Failure(f"could not create the tenant: {error}", code) from None
+    except (BotoCoreError, ClientError) as error:
+        raise _Failure(f"could not create the tenant: {error}", EXIT_API_ERROR) from None
+    if args.json:
+        created = {"tenant_id": tenant.tenant_id, "name": tenant.name, "status": tenant.status}
+        _print_json({**created, "api_key": tenant.api_key})
+    else:
+        print(f"tenant_id: {tenant.tenant_id}")
+        print(f"status:    {tenant.status}")
+        print(f"api_key:   {tenant.api_key}")
+        print("The API key is shown only now; only its SHA-256 is stored.", file=sys.stderr)
+    return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
+    "pipelines": _cmd_pipelines,
+    "submit": _cmd_submit,
+    "run": _cmd_run,
+    "status": _cmd_status,
+    "jobs": _cmd_jobs,
+    "cancel": _cmd_cancel,
+    "result": _cmd_result,
+}
+
+
+# ---------------------------------------------------------------------- entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["local"]:
+        from aigw.local import command as local_command
+
+        local = argparse.ArgumentParser(
+            prog="aigw local", description="Run the whole gateway on localhost, offline."
+        )
+        local_command.add_arguments(local)
+        return local_command.run(local.parse_args(argv[1:]))
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("aigw: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        message, code = _failure(error)
+        print("aigw: " + " ".join(message.split()), file=sys.stderr)  # one line, always
+        return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "tenants":
+        return _cmd_tenants(args)
+    with _client(args) as client:
+        return _COMMANDS[args.command](client, args)
+
+
+def _failure(error: Exception) -> tuple[str, int]:
+    """The one-line message and exit code of an error (no traceback for a user)."""
+    from aigw.client import errors
+
+    if isinstance(error, _Failure):
+        return str(error), error.code
+    if isinstance(error, errors.UnauthorizedError | errors.ForbiddenError):
+        return str(error), EXIT_AUTH
+    if isinstance(error, errors.ApiError | errors.UploadError | errors.ResponseError):
+        return str(error), EXIT_API_ERROR
+    if isinstance(error, errors.WaitTimeoutError):
+        return str(error), EXIT_TIMEOUT
+    if isinstance(error, errors.TransportError):
+        return str(error), EXIT_UNREACHABLE
+    if isinstance(error, errors.ConfigurationError | OSError | ValueError):
+        return str(error), EXIT_USAGE
+    raise error
 
 
 if __name__ == "__main__":

@@ -85,41 +85,55 @@ def set_status(dynamodb: Any, tenants_table: str, tenant_id: str, status: str) -
     )
 
 
-def _stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
-    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-    return {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m aigw.tenants create NAME --stack STACK``: a tenant on a deployed stack."""
-    import argparse
-
+def create_on_stack(
+    name: str, stack: str, *, status: str = "active", region: str | None = None
+) -> NewTenant:
+    """A tenant on a deployed stack (AWS credentials from boto3's usual chain), its usage
+    key added to the stack's usage plan."""
     import boto3
 
-    parser = argparse.ArgumentParser(prog="python -m aigw.tenants", description=main.__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    create = commands.add_parser("create", help="create a tenant and print its API key once")
-    create.add_argument("name")
-    create.add_argument("--stack", required=True, help="the deployed CloudFormation stack")
-    create.add_argument("--status", choices=STATUSES, default="active")
-    create.add_argument("--region")
-    args = parser.parse_args(argv)
-
-    session = boto3.session.Session(region_name=args.region)
-    outputs = _stack_outputs(session.client("cloudformation"), args.stack)
-    tenant = create_tenant(
+    session = boto3.session.Session(region_name=region)
+    described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in described["Outputs"]}
+    return create_tenant(
         session.client("dynamodb"),
         outputs["TenantsTableName"],
-        args.name,
-        status=args.status,
+        name,
+        status=status,
         apigateway=session.client("apigateway"),
         usage_plan_id=outputs["TenantUsagePlanId"],
     )
-    print(f"tenant_id: {tenant.tenant_id}")
-    print(f"status:    {tenant.status}")
-    print(f"api_key:   {tenant.api_key}")
-    print("The API key is shown only now; only its SHA-256 is stored.")
-    return 0
+
+
+def create_on_local(
+    name: str, aws_endpoint: str, *, status: str = "active", region: str = "us-east-1"
+) -> NewTenant:
+    """A tenant of a running ``aigw local``, through the AWS endpoint it printed. Its
+    in-process AWS takes any credentials; its REST API throttles every tenant by the
+    template's usage plan, so there is no usage plan key to add."""
+    import boto3
+
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=aws_endpoint,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    names = dynamodb.list_tables()["TableNames"]
+    tables = [table for table in names if table.endswith("-TenantsTable")]
+    if len(tables) != 1:
+        raise ValueError(f"{aws_endpoint}: expected one *-TenantsTable, found {names}")
+    return create_tenant(dynamodb, tables[0], name, status=status)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m aigw.tenants …`` is ``aigw tenants …``."""
+    import sys
+
+    from aigw.cli import main as aigw
+
+    return aigw(["tenants", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ to the gateway the way a user's programs do: over HTTP and WebSocket only."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +25,8 @@ class LocalGatewayProcess:
 
     :meth:`start` returns the banner as a dict (``"REST API"``, ``"WebSocket"``,
     ``"AWS endpoint"``, ``"API key"``, …). The child's log (stderr) goes to a temporary file
-    whose tail is quoted when it fails to start; :attr:`log_path` names it.
+    whose tail is quoted when it fails to start; :attr:`log_path` names it. What it prints
+    after the banner (the functions' logs) is copied there too, so the pipe never fills.
     """
 
     def __init__(self, *options: str, timeout: float = 60.0, cwd: str | Path | None = None):
@@ -33,6 +36,7 @@ class LocalGatewayProcess:
         self.banner: dict[str, str] = {}
         self.process: subprocess.Popen[str] | None = None
         self._log: IO[bytes] | None = None
+        self._drain: threading.Thread | None = None
 
     @property
     def log_path(self) -> str | None:
@@ -62,9 +66,26 @@ class LocalGatewayProcess:
             name, _, value = line.strip().partition(": ")
             self.banner[name] = value
             if line.startswith("Ctrl-C"):
+                # The functions log to stdout: unread, the pipe fills (64 KB) and every
+                # function blocks on its next log line. Keep it flowing into the log file.
+                self._drain = threading.Thread(
+                    target=self._copy_stdout, name="aigw-local-stdout", daemon=True
+                )
+                self._drain.start()
                 return self.banner
         self.stop()
         raise GatewayStartError(f"aigw local did not start:\n{self.log_tail()}")
+
+    def _copy_stdout(self, process: subprocess.Popen[str] | None = None) -> None:
+        process = process or self.process
+        log = self._log
+        if process is None or process.stdout is None or log is None:
+            return
+        try:
+            for line in process.stdout:
+                os.write(log.fileno(), line.encode(errors="replace"))
+        except (OSError, ValueError):  # the pipe or the log closed at stop
+            return
 
     def log_tail(self, lines: int = 30) -> str:
         if self._log is None:
@@ -85,6 +106,9 @@ class LocalGatewayProcess:
             process.kill()
             process.wait()
             code = -signal.SIGKILL
+        if self._drain is not None:
+            self._drain.join(timeout=5)
+            self._drain = None
         if process.stdout is not None:
             process.stdout.close()
         return code

@@ -1,0 +1,66 @@
+"""The aigw Python SDK: :class:`Client` (sync) and :class:`AsyncClient` (asyncio).
+
+    import aigw
+
+    with aigw.Client() as client:  # AIGW_URL and AIGW_API_KEY, or a profile
+        job = client.submit("document-insights", client.upload("invoice.pdf"))
+        done = client.wait(job, timeout=300)
+        print(done.status, client.result(done))
+
+Models (``aigw.client.models``) are generated from api/openapi.yaml.
+"""
+
+from aigw.client._core import AUTO, TERMINAL, JobUpdate
+from aigw.client.aio import AsyncClient
+from aigw.client.errors import (
+    ERRORS_BY_CODE,
+    AigwError,
+    ApiError,
+    ConfigurationError,
+    ConflictError,
+    ForbiddenError,
+    GatewayTimeoutError,
+    InternalError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ResponseError,
+    TransportError,
+    UnauthorizedError,
+    UploadError,
+    UpstreamError,
+    WaitTimeoutError,
+)
+from aigw.client.models import Job, JobList, RunResult, SubmittedJob
+from aigw.client.sync import Client
+
+__all__ = [
+    "AUTO",
+    "ERRORS_BY_CODE",
+    "TERMINAL",
+    "AigwError",
+    "ApiError",
+    "AsyncClient",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "ForbiddenError",
+    "GatewayTimeoutError",
+    "InternalError",
+    "InvalidInputError",
+    "Job",
+    "JobList",
+    "JobUpdate",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
+    "ResponseError",
+    "RunResult",
+    "SubmittedJob",
+    "TransportError",
+    "UnauthorizedError",
+    "UploadError",
+    "UpstreamError",
+    "WaitTimeoutError",
+]

@@ -1,0 +1,197 @@
+"""What the ``aigw`` command shows people: result summaries, tables, and the live
+progress of a job it waits for (redrawn in place on a terminal, plain lines otherwise)."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from aigw.client._core import JobUpdate
+
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_ENDED = {"SUCCEEDED": "✓", "FAILED": "✗", "CANCELLED": "✗", "TIMED_OUT": "✗"}
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], indent: str = "") -> str:
+    cells = [[str(cell) for cell in row] for row in [headers, *rows]]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
+    lines = [
+        indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _score(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else "-"
+
+
+def _spans(title: str, spans: list[dict[str, Any]], *, with_type: bool = True) -> list[str]:
+    if not spans:
+        return [f"{title}: none"]
+    headers = ["TEXT", "TYPE", "SCORE"] if with_type else ["TEXT", "SCORE"]
+    rows = [
+        [span.get("text", ""), span.get("type", ""), _score(span.get("score"))]
+        if with_type
+        else [span.get("text", ""), _score(span.get("score"))]
+        for span in spans
+    ]
+    return [f"{title}:", table(rows, headers, "  ")]
+
+
+def _text_insights(result: dict[str, Any]) -> list[str]:
+    language = result.get("language") or {}
+    sentiment = result.get("sentiment") or {}
+    scores = sentiment.get("scores") or {}
+    lines = [
+        f"Language:  {language.get('code', '?')} ({_score(language.get('score'))})",
+        f"Sentiment: {sentiment.get('label', '?')}  "
+        + "  ".join(f"{name} {_score(value)}" for name, value in scores.items()),
+    ]
+    translation = result.get("translation")
+    if translation:
+        lines.append(
+            f"Translation ({translation.get('source')} → {translation.get('target')}): "
+            f"{translation.get('text', '')}"
+        )
+    lines += _spans("Entities", result.get("entities") or [])
+    phrases = [span.get("text", "") for span in result.get("key_phrases") or []]
+    lines.append("Key phrases: " + (" · ".join(phrases) if phrases else "none"))
+    lines += _spans("PII", result.get("pii") or [])
+    return lines
+
+
+def _document_insights(result: dict[str, Any]) -> list[str]:
+    document = result.get("document") or {}
+    pages = document.get("pages", 0)
+    lines = [
+        f"Document:  {pages} page{'s' if pages != 1 else ''}, "
+        f"{document.get('characters', 0)} characters"
+        + (" (only the first 25,000 bytes analysed)" if document.get("truncated") else ""),
+        f"Extraction: s3://{document.get('bucket')}/{document.get('key')}",
+    ]
+    insights = result.get("insights")
+    lines += _text_insights(insights) if insights else ["No text found."]
+    return lines
+
+
+def _named(title: str, items: list[dict[str, Any]], key: str) -> list[str]:
+    if not items:
+        return [f"{title}: none"]
+    rows = [[item.get(key, ""), f"{item.get('confidence', 0):.1f}%"] for item in items]
+    return [f"{title}:", table(rows, [key.upper(), "CONFIDENCE"], "  ")]
+
+
+def _image_insights(result: dict[str, Any]) -> list[str]:
+    faces = result.get("faces") or []
+    lines = _named("Labels", result.get("labels") or [], "name")
+    lines += _named("Text", result.get("text") or [], "text")
+    lines.append(f"Faces: {len(faces)}")
+    for face in faces:
+        box = face.get("box") or {}
+        lines.append(
+            f"  {face.get('confidence', 0):.1f}% at left {box.get('left', 0):.2f}, "
+            f"top {box.get('top', 0):.2f}, {box.get('width', 0):.2f} x {box.get('height', 0):.2f}"
+        )
+    lines += _named("Moderation", result.get("moderation") or [], "name")
+    return lines
+
+
+def _prediction(result: dict[str, Any]) -> list[str]:
+    prediction = result.get("prediction") or {}
+    lines = [
+        f"Model:      {result.get('model')}",
+        f"Prediction: {prediction.get('label')} ({_score(prediction.get('score'))})",
+    ]
+    scores = prediction.get("scores") or {}
+    if scores:
+        rows = sorted(scores.items(), key=lambda item: -item[1])
+        lines.append(table([[label, _score(score)] for label, score in rows], ["LABEL", "SCORE"]))
+    return lines
+
+
+_SUMMARIES = {
+    "text-insights": _text_insights,
+    "document-insights": _document_insights,
+    "image-insights": _image_insights,
+    "predict": _prediction,
+}
+
+
+def summary(pipeline: str, result: dict[str, Any]) -> str:
+    """A pipeline's result for people: scores, tables, page numbers."""
+    summarise = _SUMMARIES.get(pipeline)
+    if summarise is None:
+        import json
+
+        return json.dumps(result, indent=2)
+    return "\n".join(summarise(result))
+
+
+def describe(update: JobUpdate) -> str:
+    parts = [update.status]
+    if update.step and not update.terminal:
+        parts.append(f"step {update.step}")
+    if update.percent is not None and not update.terminal:
+        parts.append(f"{update.percent}%")
+    return ", ".join(parts)
+
+
+class Progress:
+    """The job's status, step and elapsed time while ``wait`` runs: one line redrawn in
+    place on a terminal, a plain line per change otherwise (logs, pipes, CI)."""
+
+    def __init__(self, job_id: str, stream: TextIO | None = None, *, live: bool | None = None):
+        self.job_id = job_id
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self.started = time.monotonic()
+        self.update: JobUpdate | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Progress:
+        if self.live:
+            self._thread = threading.Thread(target=self._animate, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.live:
+            update = self.update
+            ended = update is not None and update.terminal
+            mark = _ENDED.get(update.status, "") if update and ended else "…"
+            self._draw(f"{mark} {self._line()}\n")
+
+    def __call__(self, update: JobUpdate) -> None:
+        """``wait``'s ``on_update``."""
+        self.update = update
+        if not self.live:
+            self.stream.write(f"[{self._elapsed()}] job {self.job_id}: {describe(update)}\n")
+            self.stream.flush()
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:5.1f}s"
+
+    def _line(self) -> str:
+        state = describe(self.update) if self.update else "submitted"
+        return f"job {self.job_id}  {state}  {self._elapsed()}"
+
+    def _animate(self) -> None:
+        for frame in itertools.cycle(_SPINNER):
+            if self._stop.wait(0.1):
+                return
+            self._draw(f"{frame} {self._line()}")
+
+    def _draw(self, text: str) -> None:
+        with self._lock:
+            self.stream.write("\r\x1b[2K" + text)
+            self.stream.flush()

@@ -1,0 +1,342 @@
+"""The API's shapes, generated from api/openapi.yaml by scripts/generate_sdk_models.py.
+
+Do not edit: edit the OpenAPI document and run the script."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PipelineName = Literal["text-insights", "document-insights", "image-insights", "predict"]
+JobStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    code: Literal[
+        "InvalidInput",
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "Conflict",
+        "PayloadTooLarge",
+        "RateLimited",
+        "UpstreamError",
+        "Timeout",
+        "Internal",
+    ]
+    message: str
+    request_id: str
+
+
+class Error(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    error: ErrorDetail
+
+
+class TextInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    text: str
+
+
+class DocumentInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    s3_uri: str | None = None
+    document_base64: str | None = None
+
+
+class ImageInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    s3_uri: str | None = None
+    image_base64: str | None = None
+
+
+class PredictInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model: str
+    features: dict[str, str | float | bool]
+
+
+class TextOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    language: str | None = None
+    target_language: str | None = None
+
+
+class DocumentOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    features: list[Literal["FORMS", "TABLES"]] | None = None
+    language: str | None = None
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SubmitJob(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    pipeline: PipelineName
+    input: dict[str, Any]
+    options: dict[str, Any] | None = None
+
+
+class RunPipeline(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    input: dict[str, Any]
+    options: dict[str, Any] | None = None
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    filename: str
+    content_type: Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
+    size: int
+
+
+class PipelineListPipelines(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    name: PipelineName
+    mode: Literal["sync", "async"]
+    description: str
+    input_schema: dict[str, Any]
+    options_schema: dict[str, Any]
+
+
+class PipelineList(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    pipelines: list[PipelineListPipelines]
+
+
+class UploadUpload(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    url: str
+    fields: dict[str, str]
+
+
+class UploadInput(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    s3_uri: str
+
+
+class Upload(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    upload: UploadUpload
+    input: UploadInput
+    expires_at: str
+
+
+class SubmittedJobLinks(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    self_: str = Field(alias="self")
+
+
+class SubmittedJob(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    job_id: str
+    status: JobStatus
+    links: SubmittedJobLinks
+
+
+class JobError(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    code: str
+    message: str
+    step: str | None = None
+    retryable: bool
+
+
+class JobProgress(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    step: str | None = None
+    percent: int | None = None
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    job_id: str
+    pipeline: PipelineName
+    status: JobStatus
+    created_at: str
+    updated_at: str
+    progress: JobProgress | None = None
+    result: (
+        TextInsightsResult | DocumentInsightsResult | ImageInsightsResult | PredictResult | None
+    ) = None
+    result_url: str | None = None
+    error: JobError | None = None
+    usage: dict[str, float] | None = None
+
+
+class JobList(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    jobs: list[Job]
+    next_token: str | None = None
+
+
+class RunResult(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    pipeline: PipelineName
+    status: Literal["SUCCEEDED"]
+    result: dict[str, Any]
+
+
+class TextSpan(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    text: str | None = None
+    type: str | None = None
+    score: float
+    begin: int
+    end: int
+
+
+class TextInsightsResultLanguage(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    code: str | None = None
+    score: float | None = None
+
+
+class TextInsightsResultTranslation(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    source: str | None = None
+    target: str | None = None
+    text: str | None = None
+
+
+class TextInsightsResultSentimentScores(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    positive: float | None = None
+    negative: float | None = None
+    neutral: float | None = None
+    mixed: float | None = None
+
+
+class TextInsightsResultSentiment(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    label: Literal["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"] | None = None
+    scores: TextInsightsResultSentimentScores | None = None
+
+
+class TextInsightsResultStats(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    characters: int | None = None
+    chunks: int | None = None
+
+
+class TextInsightsResult(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    language: TextInsightsResultLanguage
+    translation: TextInsightsResultTranslation | None = None
+    sentiment: TextInsightsResultSentiment
+    entities: list[TextSpan]
+    key_phrases: list[TextSpan]
+    pii: list[TextSpan]
+    stats: TextInsightsResultStats
+
+
+class DocumentInsightsResultDocument(BaseModel):
+    """Where the full extraction is: an S3 object with {pages: [{page, lines: [{text,
+    confidence}]}], text, forms: [{key, value, page}], tables: [{page, rows}]}.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    bucket: str
+    key: str
+    pages: int
+    characters: int
+    truncated: bool
+
+
+class DocumentInsightsResult(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    document: DocumentInsightsResultDocument
+    insights: TextInsightsResult | None
+
+
+class ImageInsightsResultLabels(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    name: str | None = None
+    confidence: float | None = None
+
+
+class ImageInsightsResultText(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    text: str | None = None
+    confidence: float | None = None
+
+
+class ImageInsightsResultFacesBox(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    left: float | None = None
+    top: float | None = None
+    width: float | None = None
+    height: float | None = None
+
+
+class ImageInsightsResultFaces(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    confidence: float | None = None
+    box: ImageInsightsResultFacesBox | None = None
+
+
+class ImageInsightsResultModeration(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    name: str | None = None
+    confidence: float | None = None
+
+
+class ImageInsightsResult(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    labels: list[ImageInsightsResultLabels]
+    text: list[ImageInsightsResultText]
+    faces: list[ImageInsightsResultFaces]
+    moderation: list[ImageInsightsResultModeration]
+
+
+class PredictResultPrediction(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    label: str | None = None
+    score: float | None = None
+    scores: dict[str, float] | None = None
+
+
+class PredictResult(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model: str
+    prediction: PredictResultPrediction
+
+
+class Operation(NamedTuple):
+    """One API operation: its method, its path and the model of its answer."""
+
+    method: str
+    path: str
+    response: type[BaseModel]
+
+
+OPERATIONS: dict[str, Operation] = {
+    "listPipelines": Operation("GET", "/pipelines", PipelineList),
+    "createUpload": Operation("POST", "/uploads", Upload),
+    "submitJob": Operation("POST", "/jobs", SubmittedJob),
+    "listJobs": Operation("GET", "/jobs", JobList),
+    "getJob": Operation("GET", "/jobs/{job_id}", Job),
+    "cancelJob": Operation("DELETE", "/jobs/{job_id}", Job),
+    "runPipeline": Operation("POST", "/run/{pipeline}", RunResult),
+}
+
+
+PIPELINES = ("text-insights", "document-insights", "image-insights", "predict")
+
+
+#: Whether a pipeline runs synchronously (POST /run) or only as a job.
+PIPELINE_MODES = {
+    "text-insights": "sync",
+    "document-insights": "async",
+    "image-insights": "sync",
+    "predict": "sync",
+}
+
+
+for _model in list(globals().values()):
+    if hasattr(_model, "model_rebuild") and _model.__module__ == __name__:
+        _model.model_rebuild()

@@ -1,0 +1,361 @@
+"""``aigw.Client``: the gateway's API from Python, synchronously (httpx)."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from aigw.client._core import (
+    AUTO,
+    MAX_RETRY_AFTER,
+    RETRY_STATUSES,
+    TERMINAL,
+    JobUpdate,
+    PollSchedule,
+    as_body,
+    backoff,
+    error_for,
+    job_id_of,
+    pushed_update,
+    subscribe_message,
+    websocket_url,
+)
+from aigw.client._core import (
+    content_type as guess_content_type,
+)
+from aigw.client.config import resolve
+from aigw.client.errors import (
+    ApiError,
+    ResponseError,
+    TransportError,
+    UploadError,
+    WaitTimeoutError,
+)
+from aigw.client.models import (
+    OPERATIONS,
+    Job,
+    JobList,
+    JobStatus,
+    PipelineList,
+    PipelineListPipelines,
+    PipelineName,
+    RunResult,
+    SubmittedJob,
+    Upload,
+)
+
+LOG = logging.getLogger("aigw.client")
+Input = Mapping[str, Any] | BaseModel
+OnUpdate = Callable[[JobUpdate], None]
+
+
+class Client:
+    """A client of one gateway.
+
+    ``url``, ``api_key`` and ``ws_url`` come from the arguments, else ``AIGW_URL``,
+    ``AIGW_API_KEY`` and ``AIGW_WS_URL``, else the profile (``profile`` or ``AIGW_PROFILE``)
+    of ``~/.config/aigw/config.toml``; ``stack`` reads the URLs from a deployed stack.
+    Requests that fail with 429 or 5xx, or do not reach the gateway, are retried up to
+    ``max_retries`` times with backoff that honours ``Retry-After``. Use it as a context
+    manager or ``close()`` it.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        ws_url: str | None = None,
+        profile: str | None = None,
+        stack: str | None = None,
+        region: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        settings = resolve(
+            url=url, api_key=api_key, ws_url=ws_url, profile=profile, stack=stack, region=region
+        )
+        self.url, self.api_key, self.ws_url = settings.url, settings.api_key, settings.ws_url
+        self.max_retries = max_retries
+        self._http = httpx.Client(
+            base_url=self.url + "/",
+            headers={"x-api-key": self.api_key, "user-agent": "aigw-python"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ the API
+    def pipelines(self) -> builtins.list[PipelineListPipelines]:
+        """The pipelines, their mode (sync or async) and their input JSON Schemas."""
+        answer = self._call("listPipelines")
+        assert isinstance(answer, PipelineList)
+        return answer.pipelines
+
+    def upload(self, path: str | Path, content_type: str | None = None) -> dict[str, str]:
+        """Upload a document or image through a presigned POST; returns the input to
+        submit it with (``{"s3_uri": ...}``)."""
+        path = Path(path)
+        kind = guess_content_type(path, content_type)
+        size = path.stat().st_size
+        request = {"filename": path.name, "content_type": kind, "size": size}
+        upload = self._call("createUpload", json=request)
+        assert isinstance(upload, Upload)
+
+        def post() -> httpx.Response:
+            with path.open("rb") as file:
+                # No API key: the form's policy and signature are the credentials.
+                return httpx.post(
+                    upload.upload.url,
+                    data=upload.upload.fields,
+                    files={"file": (path.name, file, kind)},
+                    timeout=self._http.timeout,
+                )
+
+        response = self._retrying(post, raise_errors=False)
+        if response.status_code >= 300:
+            raise UploadError(response.status_code, response.text[:300])
+        return {"s3_uri": upload.input.s3_uri}
+
+    def submit(
+        self,
+        pipeline: PipelineName | str,
+        input: Input,
+        options: Input | None = None,
+        *,
+        idempotency_key: str | None = AUTO,
+    ) -> SubmittedJob:
+        """Start a job. Retries reuse one idempotency key, so they never start a second
+        job; pass your own key to make retries across processes safe too (None: none)."""
+        key = uuid.uuid4().hex if idempotency_key is AUTO else idempotency_key
+        body: dict[str, Any] = {"pipeline": pipeline, "input": as_body(input)}
+        if options is not None:
+            body["options"] = as_body(options)
+        headers = {"Idempotency-Key": key} if key else {}
+        answer = self._call("submitJob", json=body, headers=headers)
+        assert isinstance(answer, SubmittedJob)
+        return answer
+
+    def get(self, job: str | Job | SubmittedJob) -> Job:
+        """The job now: status, progress, result (or ``result_url``), error, usage."""
+        answer = self._call("getJob", job_id=job_id_of(job))
+        assert isinstance(answer, Job)
+        return answer
+
+    def pages(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        pipeline: PipelineName | str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[JobList]:
+        """The caller's jobs, newest first, one page at a time (``next_token`` followed)."""
+        params: dict[str, Any] = {"status": status, "pipeline": pipeline, "limit": page_size}
+        params = {name: value for name, value in params.items() if value is not None}
+        while True:
+            page = self._call("listJobs", params=params)
+            assert isinstance(page, JobList)
+            yield page
+            if not page.next_token:
+                return
+            params["next_token"] = page.next_token
+
+    def list(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        pipeline: PipelineName | str | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Job]:
+        """The caller's jobs, newest first, across pages; at most ``limit`` of them."""
+        count = 0
+        for page in self.pages(status=status, pipeline=pipeline, page_size=page_size):
+            for job in page.jobs:
+                if limit is not None and count >= limit:
+                    return
+                count += 1
+                yield job
+
+    def cancel(self, job: str | Job | SubmittedJob) -> Job:
+        """Cancel a job that has not ended (cancelling twice is fine); the job, CANCELLED."""
+        answer = self._call("cancelJob", job_id=job_id_of(job))
+        assert isinstance(answer, Job)
+        return answer
+
+    def run(
+        self, pipeline: PipelineName | str, input: Input, options: Input | None = None
+    ) -> RunResult:
+        """Run a synchronous (Express) pipeline and return its result."""
+        body: dict[str, Any] = {"input": as_body(input)}
+        if options is not None:
+            body["options"] = as_body(options)
+        answer = self._call("runPipeline", pipeline=pipeline, json=body)
+        assert isinstance(answer, RunResult)
+        return answer
+
+    def result(self, job: str | Job) -> dict[str, Any]:
+        """A succeeded job's result, inline or fetched from its ``result_url``."""
+        found = job if isinstance(job, Job) else self.get(job)
+        if found.result is not None:
+            return found.result.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        if found.result_url:
+            response = self._retrying(lambda: httpx.get(found.result_url or "", timeout=30))
+            return dict(response.json())
+        raise ValueError(f"job {found.job_id} has no result (status {found.status})")
+
+    def wait(
+        self,
+        job: str | Job | SubmittedJob,
+        timeout: float | None = None,
+        *,
+        on_update: OnUpdate | None = None,
+        use_websocket: bool = True,
+    ) -> Job:
+        """Wait until the job ends and return it (whatever its status: check it). Listens
+        on the WebSocket when there is a ``ws_url``, else or when that fails polls with
+        backoff; ``on_update`` hears every change of status or progress. Raises
+        :class:`WaitTimeoutError` after ``timeout`` seconds."""
+        job_id = job_id_of(job)
+        deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
+        seen: builtins.list[tuple[str, str | None, int | None]] = []
+
+        def report(update: JobUpdate) -> None:
+            state = (update.status, update.step, update.percent)
+            if not seen or seen[-1] != state:
+                seen.append(state)
+                if on_update is not None:
+                    on_update(update)
+
+        if use_websocket and self.ws_url:
+            ended = self._wait_websocket(job_id, deadline, timeout, report)
+            if ended is not None:
+                return ended
+        schedule = PollSchedule()
+        while True:
+            found = self.get(job_id)
+            report(JobUpdate.of_job(found))
+            if found.status in TERMINAL:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(job_id, timeout or 0, found.status)
+            time.sleep(schedule.pause(remaining))
+
+    # ------------------------------------------------------------------ plumbing
+    def _wait_websocket(
+        self,
+        job_id: str,
+        deadline: float,
+        timeout: float | None,
+        report: Callable[[JobUpdate], None],
+    ) -> Job | None:
+        """The ended job, or None when the WebSocket cannot be used (then poll)."""
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        assert self.ws_url is not None
+        status = None
+        try:
+            with connect(
+                websocket_url(self.ws_url, self.api_key), open_timeout=5, close_timeout=1
+            ) as socket:
+                socket.send(subscribe_message(job_id))
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise WaitTimeoutError(job_id, timeout or 0, status)
+                    try:
+                        # A quiet socket is checked on now and then: an event lost on the
+                        # way must not leave us waiting for ever.
+                        raw = socket.recv(timeout=min(remaining, 15.0))
+                    except TimeoutError:
+                        found = self.get(job_id)
+                        report(JobUpdate.of_job(found))
+                        if found.status in TERMINAL:
+                            return found
+                        continue
+                    update = pushed_update(raw, job_id)
+                    if update is not None:
+                        status = update.status
+                        report(update)
+                        if update.terminal:
+                            return self.get(job_id)
+        except WaitTimeoutError:
+            raise
+        except (OSError, WebSocketException) as error:
+            reason = str(error).replace(self.api_key, "***")  # never log the key
+            LOG.info("WebSocket %s unusable (%s); polling instead", self.ws_url, reason)
+            return None
+
+    def _call(
+        self,
+        operation_id: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **path: str,
+    ) -> BaseModel:
+        operation = OPERATIONS[operation_id]
+        url = operation.path.format(**path).lstrip("/")
+        response = self._retrying(
+            lambda: self._http.request(
+                operation.method, url, json=json, params=params, headers=headers
+            )
+        )
+        try:
+            return operation.response.model_validate_json(response.content)
+        except ValidationError as error:
+            raise ResponseError(
+                f"{operation.method} {url}: the answer is not a {operation.response.__name__} "
+                f"({error.error_count()} problems, first: {error.errors()[0]['msg']})"
+            ) from error
+
+    def _retrying(
+        self, send: Callable[[], httpx.Response], *, raise_errors: bool = True
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            failure: ApiError | None = None
+            try:
+                response = send()
+            except httpx.TransportError as error:
+                # Nothing listening is unlikely to change in seconds: fail fast then.
+                refused = isinstance(error, httpx.ConnectError) and attempt >= 1
+                if attempt >= self.max_retries or refused:
+                    raise TransportError(f"cannot reach {self.url}: {error}") from None
+            else:
+                if response.status_code < 400:
+                    return response
+                failure = error_for(response.status_code, response.content, response.headers)
+                if (
+                    response.status_code not in RETRY_STATUSES
+                    or attempt >= self.max_retries
+                    or (failure.retry_after or 0) > MAX_RETRY_AFTER
+                ):
+                    if raise_errors:
+                        raise failure
+                    return response
+            attempt += 1
+            pause = backoff(attempt, failure)
+            LOG.info("retry %d in %.1f s (%s)", attempt, pause, failure or "no connection")
+            time.sleep(pause)
