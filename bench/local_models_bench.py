@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from aigw.client import Client
 from aigw.local.process import LocalGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,10 +107,14 @@ def measure(starts: int, runs: int) -> dict[str, Any]:
             base_url=banner["REST API"], headers={"x-api-key": banner["API key"]}, timeout=120
         ) as api:
             pipelines: dict[str, Any] = {}
+            client = Client(banner["REST API"], banner["API key"])
             for sample in demo.JOBS:
                 row: dict[str, Any] = {"pipeline": sample.pipeline, "sample": sample.sample}
                 # Uploads happen once; every run reads the same stored object.
-                request = demo.job_request(api, sample)
+                job_input, options = demo.job_request(client, sample)
+                request = {"pipeline": sample.pipeline, "input": job_input}
+                if options:
+                    request["options"] = options
                 row["first_job_s"] = run_job(api, request)
                 row["job_s"] = [run_job(api, request) for _ in range(runs)]
                 if sample.pipeline in SYNC_PIPELINES:

@@ -1,9 +1,11 @@
 """``make demo``: the whole gateway on this machine, with one job per pipeline.
 
 Starts ``aigw local`` (the template, state machines and handlers that ``sam deploy`` ships,
-with the offline AI models), then, as any client would, over HTTP and WebSocket only:
-uploads the sample documents through the presigned POST the API hands out, submits one job
-per sample in samples/, follows every job on the WebSocket API, and prints the results.
+with the offline AI models), then, as any client would, over HTTP and WebSocket only, with
+the Python SDK (``aigw.Client``): uploads the sample documents through the presigned POST
+the API hands out, submits one job per sample in samples/, follows every job on the
+WebSocket API (one connection, the raw protocol), and prints the results as ``aigw result``
+does.
 Exits 0 only if every job SUCCEEDED; otherwise 1, with the failed jobs' errors and the
 gateway's log tail.
 
@@ -21,16 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from aigw.client import Client
+from aigw.client.display import summary
 from aigw.local.process import GatewayStartError, LocalGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT")
-CONTENT_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
 
 
 @dataclass
@@ -60,119 +62,24 @@ JOBS = [
 ]
 
 
-# --------------------------------------------------------------------------- the API calls
-def _check(response: httpx.Response, expected: int) -> dict[str, Any]:
-    if response.status_code != expected:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url} answered "
-            f"{response.status_code}: {response.text}"
-        )
-    return response.json() if response.content else {}
-
-
-def upload(api: httpx.Client, path: Path) -> dict[str, Any]:
-    """POST /uploads, then the file to the presigned POST; returns the job input."""
-    data = path.read_bytes()
-    created = _check(
-        api.post(
-            "/uploads",
-            json={
-                "filename": path.name,
-                "content_type": CONTENT_TYPES[path.suffix],
-                "size": len(data),
-            },
-        ),
-        201,
-    )
-    form = created["upload"]
-    stored = httpx.post(
-        form["url"],
-        data=form["fields"],
-        files={"file": (path.name, data, CONTENT_TYPES[path.suffix])},
-        timeout=60,
-    )
-    if stored.status_code not in (200, 201, 204):
-        raise RuntimeError(f"uploading {path.name} failed: {stored.status_code} {stored.text}")
-    return created["input"]
-
-
-def job_request(api: httpx.Client, job: DemoJob) -> dict[str, Any]:
+# --------------------------------------------------------------------------- the jobs
+def job_request(client: Client, job: DemoJob) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The input (documents and images uploaded through the presigned POST) and options."""
     path = SAMPLES / job.sample
     if job.pipeline == "text-insights":
-        request: dict[str, Any] = {"input": {"text": path.read_text().strip()}}
+        job_input: dict[str, Any] = {"text": path.read_text().strip()}
     elif job.pipeline == "predict":
-        request = {"input": json.loads(path.read_text())}
+        job_input = json.loads(path.read_text())
     else:
-        request = {"input": upload(api, path)}
-    request["pipeline"] = job.pipeline
-    if job.options:
-        request["options"] = job.options
-    return request
-
-
-# --------------------------------------------------------------------------- printing
-def _score(value: float | None) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) else "-"
-
-
-def describe_text(result: dict[str, Any], indent: str = "    ") -> list[str]:
-    lines = []
-    language = result.get("language") or {}
-    lines.append(f"language   {language.get('code')} (score {_score(language.get('score'))})")
-    translation = result.get("translation")
-    if translation:
-        lines.append(f"translated {translation['source']}→{translation['target']}: ")
-        lines.append(f"           “{translation['text']}”")
-    sentiment = result.get("sentiment") or {}
-    scores = ", ".join(f"{k} {_score(v)}" for k, v in (sentiment.get("scores") or {}).items())
-    lines.append(f"sentiment  {sentiment.get('label')} ({scores})")
-    for name, key in (("entities", "entities"), ("PII", "pii")):
-        spans = result.get(key) or []
-        shown = "; ".join(f"{span['type']}: {span['text']}" for span in spans[:8])
-        lines.append(f"{name:<10} {shown or '(none)'}")
-    phrases = [span["text"] for span in (result.get("key_phrases") or [])[:6]]
-    lines.append(f"{'phrases':<10} {', '.join(phrases) or '(none)'}")
-    return [indent + line for line in lines]
+        job_input = client.upload(path)
+    return job_input, job.options or None
 
 
 def describe(job: DemoJob) -> list[str]:
-    result = job.job.get("result") or {}
     if job.status != "SUCCEEDED":
         error = job.job.get("error") or {}
-        return [f"    error {error.get('code')}: {error.get('message')} (step {error.get('step')})"]
-    if job.pipeline == "text-insights":
-        return describe_text(result)
-    if job.pipeline == "document-insights":
-        document = result["document"]
-        lines = [
-            f"    document   {document['pages']} page(s), {document['characters']} characters "
-            f"read (full text: s3://{document['bucket']}/{document['key']})"
-        ]
-        if result.get("insights"):
-            lines += describe_text(result["insights"])
-        return lines
-    if job.pipeline == "image-insights":
-        labels = ", ".join(f"{x['name']} {x['confidence']:.0f}%" for x in result["labels"][:8])
-        text = " / ".join(line["text"] for line in result["text"][:6])
-        faces = "; ".join(
-            f"at ({face['box']['left']:.2f}, {face['box']['top']:.2f}) "
-            f"size {face['box']['width']:.2f} x {face['box']['height']:.2f}"
-            for face in result["faces"]
-        )
-        moderation = ", ".join(f"{x['name']} {x['confidence']:.0f}%" for x in result["moderation"])
-        return [
-            f"    labels     {labels or '(none)'}",
-            f"    faces      {len(result['faces'])} {faces}",
-            f"    text       {text or '(none)'}",
-            f"    moderation {moderation or '(nothing flagged)'}",
-        ]
-    prediction = result.get("prediction") or {}
-    scores = ", ".join(f"{k} {_score(v)}" for k, v in (prediction.get("scores") or {}).items())
-    return [
-        f"    model      {result.get('model')}",
-        f"    prediction {prediction.get('label')} (score {_score(prediction.get('score'))}; "
-        f"{scores})",
-    ]
+        return [f"error {error.get('code')}: {error.get('message')} (step {error.get('step')})"]
+    return summary(job.pipeline, job.job.get("result") or {}).splitlines()
 
 
 # --------------------------------------------------------------------------- the run
@@ -219,19 +126,19 @@ def run(timeout: float) -> int:
             print(f"  {name + ':':<14} {banner[name]}")
         print()
         jobs = [dataclasses.replace(job) for job in JOBS]
-        with httpx.Client(
-            base_url=banner["REST API"], headers={"x-api-key": banner["API key"]}, timeout=60
-        ) as api:
+        with Client(banner["REST API"], banner["API key"], ws_url=banner["WebSocket"]) as client:
             started = time.monotonic()
-            print("Submitting one job per pipeline:")
+            print("Submitting one job per pipeline (documents and images uploaded first):")
             for job in jobs:
-                submitted = _check(api.post("/jobs", json=job_request(api, job)), 202)
-                job.job_id = submitted["job_id"]
+                job_input, options = job_request(client, job)
+                job.job_id = client.submit(job.pipeline, job_input, options).job_id
                 print(f"  {job.title:<24} {job.pipeline:<18} {job.sample:<22} {job.job_id}")
             print("\nFollowing them on the WebSocket API:")
             follow(banner["WebSocket"], banner["API key"], jobs, started, timeout)
             for job in jobs:
-                job.job = _check(api.get(f"/jobs/{job.job_id}"), 200)
+                job.job = client.get(job.job_id).model_dump(
+                    mode="json", by_alias=True, exclude_unset=True
+                )
                 if job.job["status"] != job.status:
                     job.statuses.append((time.monotonic() - started, job.job["status"]))
         print("\nResults:")
@@ -239,7 +146,7 @@ def run(timeout: float) -> int:
             elapsed = job.statuses[-1][0] if job.statuses else 0.0
             print(f"\n  {job.title} — {job.pipeline}: {job.status} in {elapsed:.2f} s")
             for line in describe(job):
-                print(line)
+                print("    " + line)
         failed = [job for job in jobs if job.status != "SUCCEEDED"]
         print()
         if failed:

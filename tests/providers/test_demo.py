@@ -1,0 +1,32 @@
+"""`make demo` keeps working: its script, run as the Makefile runs it, pushes one job per
+pipeline through `aigw local` with the real offline models and exits 0 only if all succeed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_given_the_samples_when_the_demo_runs_then_every_pipeline_succeeds() -> None:
+    finished = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--timeout", "240"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-2000:]
+    output = finished.stdout
+    assert "All 6 jobs succeeded" in output
+    # What the samples hold, read by the real models: the invoice's total by OCR, the
+    # review's tone and e-mail address, the photo's face, the churn risk.
+    assert "1,234.00 EUR" in output
+    assert "Sentiment: NEGATIVE" in output
+    assert "jane.doe@example.com" in output
+    assert "Faces: 1" in output
+    assert "Prediction: churn" in output
+    assert "Translation (es → en)" in output
