@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         # The engine logs every failed state at ERROR with a repr of its whole parse tree;
         # a failing job is normal business, and its record carries the error.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        # The SAM translator warns that it has no remote feature-toggle config (offline).
+        logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
         # Functions that publish no metric on some path (a 404, a validation error).
         warnings.filterwarnings("ignore", message="No application metrics to publish")
     template = Path(args.template)
@@ -168,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Tenant: {tenant.tenant_id}")
                 print(f"API key: {tenant.api_key}")
                 print(f'Try: curl -s {rest_url}/pipelines -H "x-api-key: {tenant.api_key}"')
+                print(
+                    f"For the aigw CLI and SDK: export AIGW_URL={rest_url} "
+                    f"AIGW_WS_URL={ws_url} AIGW_API_KEY={tenant.api_key}"
+                )
                 print("Ctrl-C stops the gateway.", flush=True)
                 stop.wait()
             finally:
