@@ -162,14 +162,31 @@ class JobService:
 
     def get_job(self, tenant_id: str, job_id: str) -> dict[str, Any]:
         job = self._job(tenant_id, job_id)
-        url = None
-        if job.result_key is not None:
-            url = self.s3.generate_presigned_url(
+        url = self._presigned_get(job.result_key) if job.result_key is not None else None
+        body = job.to_api(result_url=url)
+        document = (body.get("result") or {}).get("document")
+        # The full extraction (every page's lines) is an object of the gateway's bucket:
+        # clients get a presigned GET for it, as for a result stored in S3.
+        if (
+            job.pipeline == "document-insights"
+            and isinstance(document, dict)
+            and document.get("bucket") == self.settings.documents_bucket
+            and document.get("key")
+        ):
+            body["result"] = {
+                **body["result"],
+                "document": {**document, "url": self._presigned_get(document["key"])},
+            }
+        return body
+
+    def _presigned_get(self, key: str) -> str:
+        return str(
+            self.s3.generate_presigned_url(
                 "get_object",
-                Params={"Bucket": self.settings.documents_bucket, "Key": job.result_key},
+                Params={"Bucket": self.settings.documents_bucket, "Key": key},
                 ExpiresIn=RESULT_URL_SECONDS,
             )
-        return job.to_api(result_url=url)
+        )
 
     def list_jobs(self, tenant_id: str, query: dict[str, str]) -> dict[str, Any]:
         status = query.get("status")

@@ -214,6 +214,17 @@ def _input(client: Client, pipeline: str, value: str, inline: bool) -> dict[str,
 def _show_result(pipeline: str, result: dict[str, Any]) -> None:
     from aigw.client.display import summary
 
+    url = (result.get("document") or {}).get("url") if pipeline == "document-insights" else None
+    if url:
+        # The text of every page is in the extraction the result points at.
+        import httpx
+
+        try:
+            fetched = httpx.get(url, timeout=30)
+            fetched.raise_for_status()
+            result = {**result, "extraction": fetched.json()}
+        except (httpx.HTTPError, ValueError) as error:
+            print(f"(the extracted text could not be fetched: {error})", file=sys.stderr)
     print(summary(pipeline, result))
 
 

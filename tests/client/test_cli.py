@@ -70,6 +70,8 @@ def test_given_an_async_pipeline_when_run_then_it_is_submitted_and_waited_for(
 
     assert ran.returncode == 0, ran.stderr
     assert "Document:  1 page, 36 characters" in ran.stdout
+    # The text read from each page, fetched from the extraction the result points at.
+    assert "Page 1:\n  INVOICE 2041\n  Total due: 1,234.00 EUR\n" in ran.stdout
     assert "1,234.00 EUR  QUANTITY" in ran.stdout
 
 

@@ -72,10 +72,30 @@ def _document_insights(result: dict[str, Any]) -> list[str]:
         f"Document:  {pages} page{'s' if pages != 1 else ''}, "
         f"{document.get('characters', 0)} characters"
         + (" (only the first 25,000 bytes analysed)" if document.get("truncated") else ""),
-        f"Extraction: s3://{document.get('bucket')}/{document.get('key')}",
     ]
+    extraction = result.get("extraction")
+    if isinstance(extraction, dict):
+        lines += _pages(extraction)
+    else:
+        lines.append(f"Extraction: s3://{document.get('bucket')}/{document.get('key')}")
     insights = result.get("insights")
     lines += _text_insights(insights) if insights else ["No text found."]
+    return lines
+
+
+def _pages(extraction: dict[str, Any]) -> list[str]:
+    """The extracted text, page by page, as it was read (OCR confidence when below 90%)."""
+    lines = []
+    for page in extraction.get("pages") or []:
+        lines.append(f"Page {page.get('page', '?')}:")
+        for line in page.get("lines") or []:
+            confidence = line.get("confidence")
+            low = (
+                f"  ({confidence:.0f}%)"
+                if isinstance(confidence, int | float) and confidence < 90
+                else ""
+            )
+            lines.append(f"  {line.get('text', '')}{low}")
     return lines
 
 

@@ -245,6 +245,7 @@ class DocumentInsightsResultDocument(BaseModel):
     pages: int
     characters: int
     truncated: bool
+    url: str | None = None
 
 
 class DocumentInsightsResult(BaseModel):
