@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from aigw.client import Client
 from aigw.client.display import summary
@@ -83,32 +83,27 @@ def describe(job: DemoJob) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the run
-def follow(ws_url: str, api_key: str, jobs: list[DemoJob], started: float, timeout: float):
-    """Subscribe to every job on the WebSocket API and print each status as it arrives."""
+def follow(websocket: ClientConnection, jobs: list[DemoJob], started: float, timeout: float):
+    """Print each job's status as the WebSocket API reports it, until all have ended."""
     by_id = {job.job_id: job for job in jobs}
     deadline = time.monotonic() + timeout
-    with connect(f"{ws_url}?api_key={api_key}", open_timeout=10) as websocket:
-        for job in jobs:
-            websocket.send(json.dumps({"action": "subscribe", "job_id": job.job_id}))
-        while any(job.status not in TERMINAL for job in jobs):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            try:
-                message = json.loads(websocket.recv(timeout=remaining))
-            except (TimeoutError, ConnectionClosed):
-                return
-            job = by_id.get(message.get("job_id", ""))
-            if job is None or message.get("type") != "job.status":
-                continue
-            status = message["status"]
-            if job.statuses and job.statuses[-1][1] == status:
-                continue
-            if job.status in TERMINAL:
-                continue
-            elapsed = time.monotonic() - started
-            job.statuses.append((elapsed, status))
-            print(f"  [{elapsed:6.2f} s] {job.title:<24} {status}", flush=True)
+    while any(job.status not in TERMINAL for job in jobs):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        try:
+            message = json.loads(websocket.recv(timeout=remaining))
+        except (TimeoutError, ConnectionClosed):
+            return
+        job = by_id.get(message.get("job_id", ""))
+        if job is None or message.get("type") != "job.status":
+            continue
+        status = message["status"]
+        if job.status in TERMINAL or (job.statuses and job.statuses[-1][1] == status):
+            continue
+        elapsed = time.monotonic() - started
+        job.statuses.append((elapsed, status))
+        print(f"  [{elapsed:6.2f} s] {job.title:<24} {status}", flush=True)
 
 
 def run(timeout: float) -> int:
@@ -126,15 +121,21 @@ def run(timeout: float) -> int:
             print(f"  {name + ':':<14} {banner[name]}")
         print()
         jobs = [dataclasses.replace(job) for job in JOBS]
-        with Client(banner["REST API"], banner["API key"], ws_url=banner["WebSocket"]) as client:
+        ws_url = f"{banner['WebSocket']}?api_key={banner['API key']}"
+        with (
+            Client(banner["REST API"], banner["API key"]) as client,
+            connect(ws_url, open_timeout=10) as websocket,
+        ):
             started = time.monotonic()
-            print("Submitting one job per pipeline (documents and images uploaded first):")
+            print("Submitting one job per pipeline (documents and images uploaded first),")
+            print("each subscribed to on the WebSocket API as soon as it is accepted:")
             for job in jobs:
                 job_input, options = job_request(client, job)
                 job.job_id = client.submit(job.pipeline, job_input, options).job_id
+                websocket.send(json.dumps({"action": "subscribe", "job_id": job.job_id}))
                 print(f"  {job.title:<24} {job.pipeline:<18} {job.sample:<22} {job.job_id}")
-            print("\nFollowing them on the WebSocket API:")
-            follow(banner["WebSocket"], banner["API key"], jobs, started, timeout)
+            print("\nWhat the WebSocket API tells:")
+            follow(websocket, jobs, started, timeout)
             for job in jobs:
                 job.job = client.get(job.job_id).model_dump(
                     mode="json", by_alias=True, exclude_unset=True

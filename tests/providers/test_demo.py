@@ -3,6 +3,7 @@ pipeline through `aigw local` with the real offline models and exits 0 only if a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,10 @@ def test_given_the_samples_when_the_demo_runs_then_every_pipeline_succeeds() -> 
     assert "Faces: 1" in output
     assert "Prediction: churn" in output
     assert "Translation (es → en)" in output
+    # Every job was followed on the WebSocket API from RUNNING to SUCCEEDED.
+    told: dict[str, list[str]] = {}
+    for title, status in re.findall(r"\[\s*[\d.]+ s\] (.+?)\s+([A-Z_]+)$", output, re.MULTILINE):
+        told.setdefault(title, []).append(status)
+    assert len(told) == 6, told
+    for title, statuses in told.items():
+        assert "RUNNING" in statuses and statuses[-1] == "SUCCEEDED", (title, statuses)
