@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from aigw.local.testing import aigw_local
+from aigw.local.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = str(ROOT / "template.yaml")
@@ -26,15 +26,8 @@ _pdfs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_pdfs)
 
 
-def _wait(rest: str, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = requests.get(f"{rest}/jobs/{job_id}", headers=HEADERS, timeout=10).json()
-        if job.get("status") in TERMINAL:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
+def _wait(rest: str, job_id: str) -> dict[str, Any]:
+    return wait_for_job(f"{rest}/jobs/{job_id}", HEADERS["x-api-key"])
 
 
 def _without_url(result: dict[str, Any]) -> dict[str, Any]:

@@ -4,14 +4,13 @@ typed answer (a 4xx, or a job FAILED with a clear code), and the jobs around it 
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from aigw.local.testing import aigw_local
+from aigw.local.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -35,15 +34,8 @@ def _submit(rest: str, pipeline: str, job_input: dict, options: dict | None = No
     return submitted.json()["job_id"]
 
 
-def _wait(rest: str, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = requests.get(f"{rest}/jobs/{job_id}", headers=HEADERS, timeout=10).json()
-        if job.get("status") in TERMINAL:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
+def _wait(rest: str, job_id: str) -> dict[str, Any]:
+    return wait_for_job(f"{rest}/jobs/{job_id}", API_KEY)
 
 
 def _b64(data: bytes) -> str:

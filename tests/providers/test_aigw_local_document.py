@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import time
 from pathlib import Path
-from typing import Any
 
 import requests
 
-from aigw.local.testing import aigw_local
+from aigw.local.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "aigw_dev_document-key-0123456789"
@@ -40,7 +38,7 @@ def test_given_aigw_local_when_a_text_pdf_is_submitted_then_its_lines_are_analys
             timeout=30,
         )
         assert submitted.status_code == 202, submitted.text
-        job = _wait(f"{rest}/jobs/{submitted.json()['job_id']}", headers)
+        job = wait_for_job(f"{rest}/jobs/{submitted.json()['job_id']}", API_KEY)
 
     assert job["status"] == "SUCCEEDED", str(job)
     result = job["result"]
@@ -50,14 +48,3 @@ def test_given_aigw_local_when_a_text_pdf_is_submitted_then_its_lines_are_analys
     assert [(entity["text"], entity["type"]) for entity in entities] == [
         ("1,234.00 EUR", "QUANTITY")
     ]
-
-
-def _wait(url: str, headers: dict[str, str], timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = requests.get(url, headers=headers, timeout=10).json()
-        if job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"the job did not finish in {timeout} s: {job}")

@@ -4,15 +4,13 @@ the local Textract (OCR) and analysed by the local Rekognition, through the publ
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-from aigw.local.testing import aigw_local
+from aigw.local.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -47,7 +45,7 @@ def test_given_a_scanned_invoice_when_a_document_job_runs_then_the_total_is_read
     )
     assert submitted.status_code == 202, submitted.text
 
-    job = _wait(f"{rest}/jobs/{submitted.json()['job_id']}")
+    job = wait_for_job(f"{rest}/jobs/{submitted.json()['job_id']}", API_KEY)
 
     assert job["status"] == "SUCCEEDED", str(job)
     result = job["result"]
@@ -78,14 +76,3 @@ def test_given_a_photo_when_image_insights_runs_then_a_face_and_a_person_are_fou
     assert all(label["confidence"] >= 60 for label in result["labels"])
     assert result["moderation"] == []
     assert result["text"] == []
-
-
-def _wait(url: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = requests.get(url, headers=HEADERS, timeout=10).json()
-        if job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"the job did not finish in {timeout} s: {job}")

@@ -5,7 +5,6 @@ English; a language pair without an offline model fails alone, with a clear code
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from aigw.local.testing import aigw_local
+from aigw.local.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "aigw_dev_predict-key-0123456789"
@@ -55,17 +54,6 @@ def _submit(rest: str, pipeline: str, job_input: dict[str, Any], **options: Any)
     return f"{rest}/jobs/{submitted.json()['job_id']}"
 
 
-def _wait(url: str, timeout: float = 40.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = requests.get(url, headers=HEADERS, timeout=10).json()
-        if job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"the job did not finish in {timeout} s: {job}")
-
-
 def test_given_jobs_at_once_when_one_asks_for_a_missing_pair_then_only_it_fails(
     rest: str,
 ) -> None:
@@ -73,7 +61,9 @@ def test_given_jobs_at_once_when_one_asks_for_a_missing_pair_then_only_it_fails(
     spanish = _submit(rest, "text-insights", {"text": SPANISH_REVIEW}, target_language="en")
     german = _submit(rest, "text-insights", {"text": SPANISH_REVIEW}, target_language="de")
 
-    predicted, translated, refused = _wait(prediction), _wait(spanish), _wait(german)
+    predicted, translated, refused = (
+        wait_for_job(url, API_KEY) for url in (prediction, spanish, german)
+    )
 
     assert predicted["status"] == "SUCCEEDED", str(predicted)
     churn = predicted["result"]["prediction"]

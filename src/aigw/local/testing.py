@@ -18,6 +18,7 @@ states and Retry back-off so retry paths run in milliseconds; timeouts keep thei
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,3 +61,24 @@ def aigw_local(*options: str, timeout: float = 60.0) -> Iterator[dict[str, str]]
     finally:
         gateway.stop()
         gateway.close()
+
+
+TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT")
+
+
+def wait_for_job(job_url: str, api_key: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll ``GET job_url`` (``…/v1/jobs/{job_id}``) until the job has ended; its body.
+
+    Fails the test, quoting the last answer, when it has not ended in ``timeout`` seconds.
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        answer = httpx.get(job_url, headers={"x-api-key": api_key}, timeout=10)
+        job = answer.json()
+        if answer.status_code == 200 and job.get("status") in TERMINAL_STATUSES:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"{job_url} did not end in {timeout} s: {job}")
