@@ -68,6 +68,36 @@ def test_given_a_sentence_when_detecting_language_then_its_language_comes_first(
     assert len(response["Languages"]) <= 3
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        # langdetect alone answers Slovenian and Slovak for the first two.
+        ("I love it", "en"),
+        ("ok", "en"),
+        ("The food was cold", "en"),
+        # Short texts in other languages keep their language.
+        ("Das ist gut", "de"),
+        ("Muy bueno", "es"),
+    ],
+)
+def test_given_a_short_text_when_detecting_language_then_common_english_is_english(
+    comprehend: Any, text: str, language: str
+) -> None:
+    response = _call(comprehend, "DetectDominantLanguage", Text=text)
+
+    assert response["Languages"][0]["LanguageCode"] == language
+    assert sum(entry["Score"] for entry in response["Languages"]) <= 1.0001
+
+
+def test_given_a_short_foreign_text_with_some_english_words_then_it_is_not_made_english(
+    comprehend: Any,
+) -> None:
+    # "no" and "me" are English words too; two of three is not enough.
+    response = _call(comprehend, "DetectDominantLanguage", Text="No me gusta")
+
+    assert response["Languages"][0]["LanguageCode"] != "en"
+
+
 def test_given_blank_text_when_detecting_language_then_invalid_request(comprehend: Any) -> None:
     with pytest.raises(comprehend.exceptions.InvalidRequestException):
         comprehend.detect_dominant_language(Text="   ")

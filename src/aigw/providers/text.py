@@ -99,12 +99,50 @@ def detect_dominant_language(params: Params) -> Params:
         raise ServiceError(
             "InvalidRequestException", f"no language can be detected in this text: {error}"
         ) from error
-    return {
-        "Languages": [
-            {"LanguageCode": _LANGUAGE_CODES.get(c.lang, c.lang), "Score": round(c.prob, 4)}
-            for c in candidates[:3]
+    languages = [
+        {"LanguageCode": _LANGUAGE_CODES.get(c.lang, c.lang), "Score": round(c.prob, 4)}
+        for c in candidates[:3]
+    ]
+    english = _short_english_share(text)
+    if english is not None and languages[0]["LanguageCode"] != "en":
+        # What English does not take is left to the others, in their proportions.
+        others = [
+            {"LanguageCode": language["LanguageCode"], "Score": round(score, 4)}
+            for language in languages
+            if language["LanguageCode"] != "en"
+            and (score := language["Score"] * (1 - english)) >= 0.0001
         ]
-    }
+        languages = [{"LanguageCode": "en", "Score": round(english, 4)}, *others[:2]]
+    return {"Languages": languages}
+
+
+# langdetect's character n-grams misread short English ("I love it" as Slovenian, "ok" as
+# Slovak); Comprehend does not. For a short text whose words are mostly common English words
+# (these, or words of VADER's English lexicon), English is the answer.
+_SHORT_TEXT_WORDS = 12
+_ENGLISH_SHARE = 0.75
+_COMMON_ENGLISH = """
+a about after again all also am an and any are as at be because been before but by
+can could day did do does done for from get got had has have he her here him his how
+i if in into is it its just know like look lot make me more most much my new no not
+now of ok okay on one only or other our out over please really right said same see
+she so some still such thank thanks than that the their them then there these they
+thing this those time to too up us very want was way we well were what when where
+which while who why will with would yes yet you your
+"""
+_ENGLISH_WORDS = frozenset(_COMMON_ENGLISH.split())
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _short_english_share(text: str) -> float | None:
+    """The share of common English words in a short text, when it is over the bar."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    if not words or len(words) > _SHORT_TEXT_WORDS:
+        return None
+    lexicon = _vader().lexicon
+    known = sum(1 for word in words if word in _ENGLISH_WORDS or word in lexicon)
+    share = known / len(words)
+    return share if share >= _ENGLISH_SHARE else None
 
 
 # --------------------------------------------------------------------------- sentiment
