@@ -73,9 +73,13 @@ def disconnect(connection_id: str) -> None:
 
 
 def subscribe(connection_id: str, tenant_id: str, job_id: str) -> None:
-    job = jobs.get(tenant_id, job_id)  # NotFound for another tenant's job too
+    jobs.get(tenant_id, job_id)  # NotFound for another tenant's job too
     _put(f"job#{job_id}", f"conn#{connection_id}", tenant_id=tenant_id)
     _put(f"conn#{connection_id}", f"job#{job_id}")
+    # The status is read after the subscription is stored: a change written before this
+    # read is in it, and one written after finds the subscription and is pushed. Read
+    # before, a change landing in between would be neither (a client waiting forever).
+    job = jobs.get(tenant_id, job_id)
     status: dict[str, Any] = {"type": "job.status", "job_id": job_id, "status": job.status.value}
     if job.progress is not None:
         status["progress"] = job.progress.model_dump()

@@ -118,6 +118,37 @@ def test_given_a_websocket_subscriber_then_it_gets_the_current_status_and_every_
     )
 
 
+def test_given_a_job_that_ends_while_subscribing_then_the_subscriber_still_hears_the_end(
+    gateway: Gateway,
+) -> None:
+    connection = uuid.uuid4().hex
+    gateway.fakes.textract_outcome = "HOLD"
+    registry = gateway.runtime.providers
+    dynamodb = gateway.runtime.client("dynamodb")
+    job_id = ""
+
+    def cancel_during_the_subscription(params: dict[str, Any]) -> Any:
+        # The subscribe route's first read of the job: the job ends right after it, and its
+        # notification runs before the subscription is stored (the window of the race).
+        registry.clear_override("dynamodb", "GetItem")
+        item = dynamodb.get_item(**params)
+        gateway.request("DELETE", f"/jobs/{job_id}")
+        gateway.runtime.drain()
+        return item
+
+    try:
+        job_id = gateway.submit("document-insights", {"document_base64": "JVBERi0xLjQK"})
+        _websocket(gateway, "$connect", connection)
+        with _override(gateway, "dynamodb", "GetItem", cancel_during_the_subscription):
+            _websocket(gateway, "subscribe", connection, {"action": "subscribe", "job_id": job_id})
+        gateway.runtime.drain()
+    finally:
+        gateway.fakes.textract_outcome = "SUCCEEDED"
+
+    statuses = [message["status"] for message in gateway.fakes.pushed[connection]]
+    assert statuses[-1] == "CANCELLED", statuses
+
+
 def test_given_a_subscription_to_another_tenants_job_then_an_error_not_its_status(
     gateway: Gateway,
 ) -> None:

@@ -68,6 +68,12 @@ class ProviderRegistry:
     def registered(self) -> list[tuple[str, str]]:
         return sorted(self._providers)
 
+    def clear_override(self, service: str, operation: str) -> None:
+        """Stop answering ``operation`` (from inside a provider: the calls it makes next go
+        to moto); the enclosing :meth:`override` still restores what was there before."""
+        with self._lock:
+            self._providers.pop((service, _normalise_operation(operation)), None)
+
     @contextmanager
     def override(self, service: str, operation: str, provider: Provider) -> Iterator[None]:
         """Use ``provider`` inside the block, then restore whatever was there before."""
