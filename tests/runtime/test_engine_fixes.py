@@ -893,3 +893,96 @@ def test_mock_config_loads_from_a_file(tmp_path: Any) -> None:
 def test_invalid_mock_configs_are_reported(config: dict[str, Any], message: str) -> None:
     with pytest.raises(MockConfigError, match=re.escape(message)):
         use_mock_config(config)
+
+
+# ---------------------------------------------------------------------------- DynamoDB
+
+
+def _dynamodb_table(name: str = "jobs") -> Any:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb
+
+
+def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:
+    """A job and its idempotency record, created together or not at all (as POST /jobs)."""
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": "jobs",
+                    "Item": {"id": {"S": job_id}},
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": "jobs",
+                    "Item": {"id": {"S": f"token#{token}"}, "job": {"S": job_id}},
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            },
+        ]
+    )
+
+
+@pytest.mark.canary
+def test_canary_a_transaction_deep_copies_the_tables_it_touches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb import models as dynamodb_models
+
+    dynamodb = _dynamodb_table()
+    copied: list[str] = []
+    original = dynamodb_models.copy.deepcopy
+    monkeypatch.setattr(
+        dynamodb_models.copy,
+        "deepcopy",
+        lambda value, *a: (copied.append(type(value).__name__), original(value, *a))[1],
+    )
+    with engine_fixes_reverted("dynamodb-transactions"):
+        _create_pair(dynamodb, "j-1", "t-1")
+
+    assert "Table" in copied
+
+
+def test_a_cancelled_transaction_writes_nothing_and_says_which_item_failed() -> None:
+    dynamodb = _dynamodb_table()
+    _create_pair(dynamodb, "j-1", "t-1")
+
+    with pytest.raises(ClientError) as raised:
+        _create_pair(dynamodb, "j-2", "t-1")  # the same idempotency token
+
+    reasons = [reason["Code"] for reason in raised.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+    assert "Item" not in dynamodb.get_item(TableName="jobs", Key={"id": {"S": "j-2"}})
+    token = dynamodb.get_item(TableName="jobs", Key={"id": {"S": "token#t-1"}})["Item"]
+    assert token["job"] == {"S": "j-1"}
+
+
+def test_transactions_and_writes_from_many_threads_all_land() -> None:
+    dynamodb = _dynamodb_table()
+    failures: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for n in range(40):
+                _create_pair(dynamodb, f"j-{worker}-{n}", f"t-{worker}-{n}")
+                dynamodb.put_item(TableName="jobs", Item={"id": {"S": f"p-{worker}-{n}"}})
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    scanned = dynamodb.get_paginator("scan").paginate(TableName="jobs", Select="COUNT")
+    assert sum(page["Count"] for page in scanned) == 8 * 40 * 3
