@@ -66,8 +66,11 @@ sam: $(SAM_STAMP)
 
 test: lint unit sam
 
+# Cost per job (from real execution histories, against a generated "usual design"), local
+# throughput and latency, cold starts; writes docs/benchmarks.md and its charts. Package
+# sizes come from .aws-sam/build (run `make sam` first to include them).
 bench: $(STAMP)
-	$(PY) bench/runtime_bench.py
+	$(PY) bench/run.py
 
 # After editing api/openapi.yaml: regenerate the layer's pipeline schemas from it.
 # What is generated from api/openapi.yaml: the pipelines' input schemas (for the layer) and
