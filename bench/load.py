@@ -1,9 +1,9 @@
 """Local throughput and latency: a load generator against the gateway as a subprocess.
 
-The gateway runs as a user runs it (``aigw local``, or ``bench/gateway.py`` until ``aigw
-local --providers simulated`` exists) with the simulated AI services answering after a
-fixed service time. Each client (asyncio, httpx and websockets) has its own tenant and
-WebSocket connection and runs one text-insights job at a time, closed loop:
+The gateway runs as a user runs it (``aigw local --providers simulated``), with the
+simulated AI services answering after a fixed service time. Each client (asyncio, httpx
+and websockets) has its own tenant and WebSocket connection and runs one text-insights job
+at a time, closed loop:
 
 1. ``POST /v1/jobs`` - the submit latency;
 2. ``subscribe`` on its WebSocket, then wait for the terminal ``job.status`` push - the
@@ -22,11 +22,8 @@ import asyncio
 import datetime
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +31,8 @@ from typing import Any
 
 import httpx
 import websockets
+
+from aigw.local.process import LocalGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
@@ -76,55 +75,30 @@ def _parse_time(value: str) -> float:
 
 
 class Gateway:
-    """The gateway as a subprocess; ``banner`` is what it printed at start."""
+    """``aigw local --providers simulated`` as a subprocess; ``banner`` is what it printed."""
 
-    def __init__(self, service_ms: float, use_aigw_local: bool) -> None:
-        if use_aigw_local:
-            command = [sys.executable, "-m", "aigw", "local", "--providers", "simulated"]
-            command += ["--simulated-service-ms", str(service_ms)]
-        else:
-            command = [sys.executable, str(ROOT / "bench" / "gateway.py")]
-            command += ["--simulated-service-ms", str(service_ms)]
-        command += ["--port", "0", "--ws-port", "0", "--template", str(ROOT / "template.yaml")]
-        self.command = command
-        self.banner: dict[str, str] = {}
-
-    def __enter__(self) -> Gateway:
-        self.process = subprocess.Popen(
-            self.command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
+    def __init__(self, service_ms: float) -> None:
+        self._process = LocalGatewayProcess(
+            "--template",
+            str(ROOT / "template.yaml"),
+            "--providers",
+            "simulated",
+            "--simulated-service-ms",
+            str(service_ms),
+            timeout=120,
             cwd=ROOT,
         )
-        deadline = time.monotonic() + 120
-        assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            name, _, value = line.strip().partition(": ")
-            self.banner[name] = value
-            if line.startswith("Ctrl-C"):
-                self.pid = int(self.banner.get("PID", self.process.pid))
-                # The handlers log to stdout: unread, the pipe fills and the gateway stalls.
-                threading.Thread(target=self._drain, daemon=True).start()
-                return self
-        self.process.kill()
-        raise RuntimeError(f"the gateway did not start: {self.banner}")
+        self.banner: dict[str, str] = {}
+        self.pid = 0
 
-    def _drain(self) -> None:
-        assert self.process.stdout is not None
-        for _ in self.process.stdout:
-            pass
+    def __enter__(self) -> Gateway:
+        self.banner = self._process.start()
+        self.pid = self._process.pid
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self._process.stop(timeout=30)
+        self._process.close()
 
 
 def create_tenants(gateway: Gateway, count: int) -> list[str]:
@@ -271,12 +245,11 @@ def run(
     jobs: int = 1000,
     levels: tuple[int, ...] = (1, 8, 32),
     shares: tuple[float, ...] = (0.04, 0.48, 0.48),
-    use_aigw_local: bool = True,
 ) -> dict[str, Any]:
     counts = [max(levels[i], round(jobs * shares[i])) for i in range(len(levels))]
     counts[-1] = max(levels[-1], jobs - sum(counts[:-1]))
     started = time.perf_counter()
-    with Gateway(service_ms, use_aigw_local) as gateway:
+    with Gateway(service_ms) as gateway:
         keys = create_tenants(gateway, max(levels))
         warm = asyncio.run(run_phase(gateway, keys, 8, 40))
         rss_before = rss_kib(gateway.pid)

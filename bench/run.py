@@ -101,11 +101,6 @@ def main() -> int:
     parser.add_argument("--load-service-ms", type=float, default=50.0)
     parser.add_argument("--load-jobs", type=int, default=1000)
     parser.add_argument("--cold-runs", type=int, default=10)
-    parser.add_argument(
-        "--gateway-script",
-        action="store_true",
-        help="load-test bench/gateway.py instead of `aigw local --providers simulated`",
-    )
     parser.add_argument("--skip", action="append", default=[], help="runtime|cost|load|cold")
     parser.add_argument("--out", default=str(ROOT / "docs"))
     args = parser.parse_args()
@@ -146,7 +141,6 @@ def main() -> int:
         load.run,
         service_ms=args.load_service_ms,
         jobs=args.load_jobs,
-        use_aigw_local=not args.gateway_script,
     )
     results["load_average_end"] = load_average()
     results["total_seconds"] = time.perf_counter() - started
