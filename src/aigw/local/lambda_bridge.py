@@ -43,6 +43,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from aigw.local import sandbox_state
+
 LOG = logging.getLogger("aigw.local.lambda")
 
 #: How often Lambda tries an asynchronous invocation that fails (1 try + 2 retries).
@@ -254,6 +256,7 @@ class LambdaBridge:
     """The functions of one deployment, invoked in-process."""
 
     def __init__(self) -> None:
+        sandbox_state.install()
         # Variables every function sees under its template's own (which win), as the Lambda
         # service adds AWS_REGION: e.g. AWS_ENDPOINT_URL_S3 when S3 is served to other
         # processes. Read at each invocation, so it may change after deployment.
@@ -337,7 +340,8 @@ class LambdaBridge:
                     _error_payload(error_type, message, request_id, []), "Unhandled"
                 )
             try:
-                result = handler(event, context)
+                with sandbox_state.invocation_scope():
+                    result = handler(event, context)
             except Exception as error:
                 # The handler's frames only, as Lambda reports them (not the bridge's).
                 stack = traceback.format_tb(error.__traceback__.tb_next)
