@@ -78,15 +78,11 @@ class Gateway:
     """``aigw local --providers simulated`` as a subprocess; ``banner`` is what it printed."""
 
     def __init__(self, service_ms: float) -> None:
+        options = ["--providers", "simulated", "--simulated-service-ms", str(service_ms)]
+        #: How the report names the gateway it measured.
+        self.command = ["aigw", "local", *options]
         self._process = LocalGatewayProcess(
-            "--template",
-            str(ROOT / "template.yaml"),
-            "--providers",
-            "simulated",
-            "--simulated-service-ms",
-            str(service_ms),
-            timeout=120,
-            cwd=ROOT,
+            "--template", str(ROOT / "template.yaml"), *options, timeout=120, cwd=ROOT
         )
         self.banner: dict[str, str] = {}
         self.pid = 0
