@@ -252,6 +252,28 @@ def extract_blocks(data: bytes) -> tuple[int, list[Block]]:
     return len(pages), blocks
 
 
+def publish_completion(channel: Params, job_id: str, api: str, params: Params) -> None:
+    """Tell the request's NotificationChannel that the job SUCCEEDED, in Textract's shape."""
+    location = params["DocumentLocation"]["S3Object"]
+    region = channel["SNSTopicArn"].split(":")[3]
+    boto3.client("sns", region_name=region).publish(
+        TopicArn=channel["SNSTopicArn"],
+        Message=json.dumps(
+            {
+                "JobId": job_id,
+                "Status": "SUCCEEDED",
+                "API": api,
+                "JobTag": params.get("JobTag"),
+                "Timestamp": int(time.time() * 1000),
+                "DocumentLocation": {
+                    "S3ObjectName": location["Name"],
+                    "S3Bucket": location["Bucket"],
+                },
+            }
+        ),
+    )
+
+
 class LocalTextract:
     """The jobs of one process, kept in memory until it ends."""
 
@@ -277,22 +299,7 @@ class LocalTextract:
                 self._tokens[(api, token)] = job_id
             self._jobs[job_id] = result
         if channel:
-            boto3.client("sns", region_name=region).publish(
-                TopicArn=channel["SNSTopicArn"],
-                Message=json.dumps(
-                    {
-                        "JobId": job_id,
-                        "Status": "SUCCEEDED",
-                        "API": api,
-                        "JobTag": params.get("JobTag"),
-                        "Timestamp": int(time.time() * 1000),
-                        "DocumentLocation": {
-                            "S3ObjectName": location["Name"],
-                            "S3Bucket": location["Bucket"],
-                        },
-                    }
-                ),
-            )
+            publish_completion(channel, job_id, api, params)
         return {"JobId": job_id}
 
     @staticmethod

@@ -17,7 +17,6 @@ Sleeping holds no lock: concurrent calls overlap, as calls to a real service do.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from aigw.local.providers import ServiceError
+from aigw.providers import documents
 
 if TYPE_CHECKING:
     from aigw.local.providers import ProviderRegistry
@@ -130,22 +130,7 @@ class SimulatedServices:
         with self._lock:
             self._jobs[job_id] = (len(pages), _blocks(pages))
         if channel:
-            boto3.client("sns", region_name=region).publish(
-                TopicArn=channel["SNSTopicArn"],
-                Message=json.dumps(
-                    {
-                        "JobId": job_id,
-                        "Status": "SUCCEEDED",
-                        "API": api,
-                        "JobTag": params.get("JobTag"),
-                        "Timestamp": int(time.time() * 1000),
-                        "DocumentLocation": {
-                            "S3ObjectName": location["Name"],
-                            "S3Bucket": location["Bucket"],
-                        },
-                    }
-                ),
-            )
+            documents.publish_completion(channel, job_id, api, params)
         return {"JobId": job_id}
 
     def get_document(self, api: str, version: str, params: Params) -> Params:
