@@ -68,8 +68,8 @@ test: lint unit sam
 
 # Cost per job (from real execution histories, against a generated "usual design"), local
 # throughput and latency, cold starts; writes docs/benchmarks.md and its charts. Package
-# sizes come from .aws-sam/build (run `make sam` first to include them).
-bench: $(STAMP)
+# sizes come from `sam build`'s .aws-sam/build, so it builds first.
+bench: $(STAMP) sam
 	$(PY) bench/run.py
 
 # After editing api/openapi.yaml: regenerate the layer's pipeline schemas from it.
