@@ -16,7 +16,7 @@ API_KEY = "aigw_dev_simulated-key-0123456789"
 HEADERS = {"x-api-key": API_KEY}
 
 
-def test_given_simulated_providers_when_every_pipeline_runs_then_each_succeeds_after_the_delay() -> (
+def test_given_simulated_providers_when_each_pipeline_runs_then_it_succeeds_after_the_delay() -> (
     None
 ):
     options = ["--providers", "simulated", "--simulated-service-ms", "200"]
