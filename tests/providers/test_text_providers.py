@@ -215,6 +215,8 @@ def test_given_french_text_when_detecting_key_phrases_then_unsupported_language(
 
 # --------------------------------------------------------------------------- entities
 
+RULE_TYPES = {"DATE", "QUANTITY"}
+
 
 def test_given_a_date_and_amounts_when_detecting_entities_then_they_are_found(
     comprehend: Any,
@@ -223,7 +225,8 @@ def test_given_a_date_and_amounts_when_detecting_entities_then_they_are_found(
 
     response = _call(comprehend, "DetectEntities", Text=sentence, LanguageCode="en")
 
-    found = [(e["Type"], e["Text"]) for e in response["Entities"]]
+    # With spaCy (aigw[models]) other types may come too: "Invoice 2041" as an ORGANIZATION.
+    found = [(e["Type"], e["Text"]) for e in response["Entities"] if e["Type"] in RULE_TYPES]
     assert found == [
         ("DATE", "12 March 2024"),
         ("QUANTITY", "1,234.00 EUR"),
@@ -242,4 +245,5 @@ def test_given_an_impossible_date_when_detecting_entities_then_nothing_is_invent
         comprehend, "DetectEntities", Text="It was 31 February 2024 in Paris.", LanguageCode="en"
     )
 
-    assert response["Entities"] == []
+    # spaCy (aigw[models]) finds Paris; the impossible date is reported by neither.
+    assert [e for e in response["Entities"] if e["Type"] in RULE_TYPES] == []

@@ -12,13 +12,14 @@
 - ``DetectKeyPhrases`` (en): RAKE: candidate phrases are runs of words between stopwords and
   punctuation, scored by word degree/frequency; the best ``MAX_KEY_PHRASES`` distinct
   phrases, every occurrence, with a score relative to the best phrase.
-- ``DetectEntities`` (en, es): only what rules find reliably. DATE: ISO dates,
-  ``12 March 2024``, ``March 12, 2024``, ``12 de marzo de 2024``, ``12/03/2024`` and weekday
-  names (English, Spanish). QUANTITY: amounts with a currency symbol or code (``$45``,
-  ``1,234.00 EUR``), percentages and numbers with a unit (``3 kg``). No PERSON,
-  ORGANIZATION, LOCATION or the other types: capitalised words alone do not say which type
-  an entity is, and a wrong type is worse than none. Real NER (spaCy) is a later optional
-  extra.
+- ``DetectEntities`` (en, es): rules first. DATE: ISO dates, ``12 March 2024``,
+  ``March 12, 2024``, ``12 de marzo de 2024``, ``12/03/2024`` and weekday names (English,
+  Spanish). QUANTITY: amounts with a currency symbol or code (``$45``, ``1,234.00 EUR``),
+  percentages and numbers with a unit (``3 kg``). With the ``aigw[models]`` extra, English
+  also gets spaCy's small model's PERSON, ORGANIZATION, LOCATION, EVENT, TITLE,
+  COMMERCIAL_ITEM and OTHER (``ner.py``; score 0.8, small-model mistakes included); the
+  rules win where they overlap. Without it, no names: capitalised words alone do not say
+  which type an entity is, and a wrong type is worse than none.
 
 Limits follow Comprehend's: 5,000 UTF-8 bytes for sentiment, 100 KB for the others.
 """
@@ -451,8 +452,12 @@ def _real_day(year: int, month: int, day: int) -> bool:
 
 
 def detect_entities(params: Params) -> Params:
+    from aigw.providers import ner
+
     text = _text(params, "DetectEntities")
-    _require_language(params, {"en", "es"}, "the local entity rules know only 'en' and 'es'")
+    language = _require_language(
+        params, {"en", "es"}, "the local entity rules know only 'en' and 'es'"
+    )
     found: list[tuple[Span, str]] = []
     candidates = [
         (match.span(), "DATE")
@@ -464,16 +469,27 @@ def detect_entities(params: Params) -> Params:
     for span, kind in sorted(candidates, key=lambda item: (item[0][0] - item[0][1], item[0])):
         if not _overlaps(span, [taken for taken, _ in found]):
             found.append((span, kind))
+    entities = [ner.Entity(begin, end, kind, 0.95) for (begin, end), kind in sorted(found)]
+    if language == "en" and ner.available():
+        # spaCy adds names, organisations, places; the rules win overlaps, and a date they
+        # matched but the calendar rejects ("31 February 2024") is not let in by spaCy either.
+        impossible = [
+            match.span()
+            for pattern in _DATE_PATTERNS
+            for match in pattern.finditer(text)
+            if not _valid_date(match)
+        ]
+        entities = ner.merge(entities, ner.entities(text), vetoed=impossible)
     return {
         "Entities": [
             {
-                "Score": 0.95,
-                "Type": kind,
-                "Text": text[begin:end],
-                "BeginOffset": begin,
-                "EndOffset": end,
+                "Score": entity.score,
+                "Type": entity.type,
+                "Text": text[entity.begin : entity.end],
+                "BeginOffset": entity.begin,
+                "EndOffset": entity.end,
             }
-            for (begin, end), kind in sorted(found)
+            for entity in entities
         ]
     }
 
