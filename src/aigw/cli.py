@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -433,6 +434,7 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
 
 # ---------------------------------------------------------------------- entry point
 def main(argv: Sequence[str] | None = None) -> int:
+    from_command_line = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["local"]:
         from aigw.local import command as local_command
@@ -441,7 +443,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             prog="aigw local", description="Run the whole gateway on localhost, offline."
         )
         local_command.add_arguments(local)
-        return local_command.run(local.parse_args(argv[1:]))
+        code = local_command.run(local.parse_args(argv[1:]))
+        if not from_command_line:
+            return code
+        # Everything is stopped and saved by now. Interpreter teardown with daemon threads
+        # still inside native libraries (pdfium, onnxruntime, spaCy) can crash (a SIGSEGV
+        # was seen once on Ctrl-C), so the process ends here, as servers' workers do.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
