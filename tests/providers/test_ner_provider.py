@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from aigw.local.providers import registry
-from aigw.providers import ner, text
+from aigw.providers import ner
 
 _spec = importlib.util.spec_from_file_location(
     "aws_shapes", Path(__file__).parents[1] / "gateway" / "aws_shapes.py"
@@ -23,22 +19,6 @@ aws_shapes = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(aws_shapes)
 
 SENTENCE = "Angela Merkel met executives from Siemens in Berlin on 12 March 2024 and paid $45."
-
-
-@pytest.fixture(scope="module")
-def comprehend() -> Iterator[Any]:
-    """A real boto3 client answered by the default text providers; the registry is restored."""
-    saved = {operation: registry.lookup("comprehend", operation) for operation in text.OPERATIONS}
-    text.install(registry)
-    try:
-        with mock_aws():
-            yield boto3.client("comprehend", region_name="us-east-1")
-    finally:
-        for operation, provider in saved.items():
-            if provider is None:
-                registry.unregister("comprehend", operation)
-            else:
-                registry.register("comprehend", operation, provider)
 
 
 def _entities(client: Any, sentence: str, language: str = "en") -> list[dict[str, Any]]:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore import xform_name
-from moto import mock_aws
-
-from aigw.local.providers import registry
-from aigw.providers import text
 
 _spec = importlib.util.spec_from_file_location(
     "aws_shapes", Path(__file__).parents[1] / "gateway" / "aws_shapes.py"
@@ -21,23 +15,6 @@ _spec = importlib.util.spec_from_file_location(
 assert _spec is not None and _spec.loader is not None
 aws_shapes = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(aws_shapes)
-
-
-@pytest.fixture(scope="module")
-def comprehend() -> Iterator[Any]:
-    """A real boto3 client answered by the default providers; the registry is restored after,
-    so the gateway tests' fakes and moto see what they saw before."""
-    saved = {operation: registry.lookup("comprehend", operation) for operation in text.OPERATIONS}
-    text.install(registry)
-    try:
-        with mock_aws():
-            yield boto3.client("comprehend", region_name="us-east-1")
-    finally:
-        for operation, provider in saved.items():
-            if provider is None:
-                registry.unregister("comprehend", operation)
-            else:
-                registry.register("comprehend", operation, provider)
 
 
 def _call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
