@@ -1,0 +1,54 @@
+"""api/openapi.yaml, the one source of the HTTP shapes, read as API Gateway reads it.
+
+API Gateway imports OpenAPI 3.0 (not 3.1): a 3.1-only construct such as a list of types
+is rejected by the import or silently dropped from the request models. A real validator
+(openapi-spec-validator) checks the document against the 3.0 specification's schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft4Validator
+from openapi_spec_validator import OpenAPIV30SpecValidator
+
+ROOT = Path(__file__).resolve().parents[2]
+OPENAPI = ROOT / "api" / "openapi.yaml"
+
+
+def document() -> dict[str, Any]:
+    return yaml.safe_load(OPENAPI.read_text())
+
+
+def test_given_the_api_document_then_it_declares_openapi_3_0() -> None:
+    assert str(document()["openapi"]).startswith("3.0.")
+
+
+def test_given_the_api_document_then_it_is_valid_openapi_3_0() -> None:
+    errors = [
+        f"{'/'.join(str(part) for part in error.path)}: {error.message[:300]}"
+        for error in OpenAPIV30SpecValidator(document()).iter_errors()
+    ]
+
+    assert errors == []
+
+
+def test_given_a_3_1_type_list_then_the_validator_rejects_it() -> None:
+    # The check above can fail: the construct that once slipped in is an error to it.
+    broken = document()
+    broken["components"]["schemas"]["Broken"] = {"type": ["string", "number"]}
+
+    assert list(OpenAPIV30SpecValidator(broken).iter_errors())
+
+
+def test_given_predict_features_then_scalars_pass_and_nested_values_do_not() -> None:
+    # The 3.0 spelling (anyOf) accepts what the 3.1 type list meant, under draft 4 (the
+    # JSON Schema version of API Gateway's request models).
+    schema = document()["components"]["schemas"]["PredictInput"]
+    validator = Draft4Validator(schema)
+
+    assert validator.is_valid({"model": "m", "features": {"a": "x", "b": 1.5, "c": True}})
+    assert not validator.is_valid({"model": "m", "features": {"a": {"nested": 1}}})
+    assert not validator.is_valid({"model": "m", "features": {"a": [1, 2]}})
