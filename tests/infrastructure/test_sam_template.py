@@ -395,6 +395,51 @@ def test_given_every_bucket_then_it_is_encrypted_and_never_public() -> None:
         }, name
 
 
+def _bucket_policies(bucket: str) -> list[dict[str, Any]]:
+    return [
+        props["PolicyDocument"]
+        for props in resources_of_type("AWS::S3::BucketPolicy").values()
+        if props.get("Bucket") == {"Ref": bucket}
+    ]
+
+
+@pytest.mark.parametrize("bucket", sorted(resources_of_type("AWS::S3::Bucket")))
+def test_given_a_bucket_then_its_policy_denies_every_request_without_tls(bucket: str) -> None:
+    # S3 accepts plain HTTP unless a bucket policy denies aws:SecureTransport = false.
+    arn = {"Fn::GetAtt": [bucket, "Arn"]}
+    objects = {"Fn::Sub": f"${{{bucket}.Arn}}/*"}
+    denies = [
+        statement
+        for document in _bucket_policies(bucket)
+        for statement in _listed(document["Statement"])
+        if statement.get("Effect") == "Deny"
+        and statement.get("Principal") in ("*", {"AWS": "*"})
+        and _listed(statement.get("Action")) == ["s3:*"]
+        and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+
+    assert denies, f"{bucket}: no policy statement denies requests without TLS"
+    assert any(
+        arn in _listed(statement["Resource"]) and objects in _listed(statement["Resource"])
+        for statement in denies
+    ), f"{bucket}: the TLS-only statement must cover the bucket and its objects"
+
+
+@pytest.mark.parametrize("bucket", sorted(resources_of_type("AWS::S3::Bucket")))
+def test_given_a_bucket_then_it_and_its_policy_outlive_the_stack(bucket: str) -> None:
+    resources = raw_template()["Resources"]
+    policies = [
+        name
+        for name, spec in resources.items()
+        if spec["Type"] == "AWS::S3::BucketPolicy"
+        and spec["Properties"].get("Bucket") == {"Ref": bucket}
+    ]
+
+    for name in [bucket, *policies]:
+        assert resources[name].get("DeletionPolicy") == "Retain", name
+        assert resources[name].get("UpdateReplacePolicy") == "Retain", name
+
+
 def test_given_every_sns_topic_then_it_is_encrypted_with_kms() -> None:
     topics = resources_of_type("AWS::SNS::Topic")
 
