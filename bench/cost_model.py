@@ -30,7 +30,7 @@ from baseline import PIPELINE_MACHINES, baseline_template, count_states
 from meter import Call, Invocation, Meter, bench_calls
 from prices import price
 
-from aigw.local.rest_api import Request, RestApi
+from aigw.local.apis.rest_api import Request, RestApi
 from aigw.local.runtime import LocalRuntime
 from aigw.providers import simulated
 from aigw.tenants import create_tenant

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import websockets
 
-from aigw.local.process import LocalGatewayProcess
+from aigw.local_gateway.process import LocalGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from aigw.client import Client
-from aigw.local.process import LocalGatewayProcess
+from aigw.local_gateway.process import LocalGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT")

@@ -28,7 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from aigw.client import Client
 from aigw.client.display import summary
-from aigw.local.process import GatewayStartError, LocalGatewayProcess
+from aigw.local_gateway.process import GatewayStartError, LocalGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

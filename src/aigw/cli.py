@@ -1,4 +1,4 @@
-"""The ``aigw`` command line: ``aigw local`` (``aigw.local.command``, the whole gateway on
+"""The ``aigw`` command line: ``aigw local`` (``aigw.local_gateway.command``, the whole gateway on
 localhost) and the API's client commands, built on :class:`aigw.Client`."""
 
 from __future__ import annotations
@@ -437,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from_command_line = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["local"]:
-        from aigw.local import command as local_command
+        from aigw.local_gateway import command as local_command
 
         local = argparse.ArgumentParser(
             prog="aigw local", description="Run the whole gateway on localhost, offline."

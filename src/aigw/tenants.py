@@ -125,16 +125,3 @@ def create_on_local(
     if len(tables) != 1:
         raise ValueError(f"{aws_endpoint}: expected one *-TenantsTable, found {names}")
     return create_tenant(dynamodb, tables[0], name, status=status)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m aigw.tenants …`` is ``aigw tenants …``."""
-    import sys
-
-    from aigw.cli import main as aigw
-
-    return aigw(["tenants", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aigw.local.testing import aigw_local
+from aigw.local_gateway.testing import aigw_local
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "aigw_dev_client-tests-0123456789"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "layers" / "common"))
 
 from fakes import FakeServices  # noqa: E402
 
-from aigw.local.rest_api import Request, Response, RestApi  # noqa: E402
+from aigw.local.apis.rest_api import Request, Response, RestApi  # noqa: E402
 from aigw.local.runtime import LocalRuntime  # noqa: E402
 from aigw.tenants import NewTenant, create_tenant, set_status  # noqa: E402
 

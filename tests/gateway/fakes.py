@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 
-from aigw.local.providers import ServiceError
 from aigw.local.runtime import LocalRuntime
+from aigw.local.services.providers import ServiceError
 
 NEGATIVE_WORDS = {"terrible", "awful", "slow", "broken", "hate", "bad"}
 POSITIVE_WORDS = {"great", "love", "excellent", "fast", "good", "wonderful"}

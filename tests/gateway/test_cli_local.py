@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-from aigw.local.testing import aigw_local
+from aigw.local_gateway.testing import aigw_local
 
 ROOT = Path(__file__).resolve().parents[2]
 

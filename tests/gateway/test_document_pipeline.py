@@ -25,7 +25,7 @@ from aws_shapes import assert_output_shape
 from moto import mock_aws
 from samtranslator.yaml_helper import yaml_parse
 
-from aigw.local.providers import ServiceError, registry
+from aigw.local.services.providers import ServiceError, registry
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"

@@ -20,7 +20,7 @@ import pytest
 from aws_shapes import assert_output_shape
 
 from aigw.local import LocalRuntime
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 from aigw.local.testing import runtime_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -19,7 +19,7 @@ from aws_shapes import assert_output_shape
 from botocore.exceptions import ClientError
 
 from aigw.local import LocalRuntime
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 from aigw.local.testing import runtime_fixture
 
 ROOT = Path(__file__).resolve().parents[2]

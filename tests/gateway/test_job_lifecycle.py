@@ -14,7 +14,7 @@ import pytest
 import requests
 from conftest import Gateway, assert_documented_shape
 
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 
 PNG_1x1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from conftest import Gateway, assert_documented_shape
 
-from aigw import tenants
+from aigw.cli import main as aigw
 
 # ---------------------------------------------------------------------------- text jobs
 
@@ -277,8 +277,8 @@ def test_given_a_deployed_stack_when_the_admin_creates_a_tenant_then_its_key_wor
         StackName="aigw-admin-test", TemplateBody=json.dumps(outputs_only)
     )
 
-    status = tenants.main(
-        ["create", "globex", "--stack", "aigw-admin-test", "--region", "us-east-1"]
+    status = aigw(
+        ["tenants", "create", "globex", "--stack", "aigw-admin-test", "--region", "us-east-1"]
     )
 
     assert status == 0

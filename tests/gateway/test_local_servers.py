@@ -20,10 +20,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from werkzeug.datastructures import Headers
 
-from aigw.local.http_server import LocalHttpServer
-from aigw.local.providers import ServiceError
-from aigw.local.rest_api import Request, Response
-from aigw.local.websocket_server import LocalWebSocketServer
+from aigw.local.apis.http_server import LocalHttpServer
+from aigw.local.apis.rest_api import Request, Response
+from aigw.local.apis.websocket_server import LocalWebSocketServer
+from aigw.local.services.providers import ServiceError
 
 TIMEOUT = 5.0
 #: What the servers' threads are called (serve loops) or run (request and socket handlers).

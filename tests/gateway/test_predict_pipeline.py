@@ -14,7 +14,7 @@ from aws_shapes import assert_output_shape
 from pydantic import ValidationError
 
 from aigw.local import LocalRuntime
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 from aigw.local.testing import runtime_fixture
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 from statelint.linter import Linter
 
-from aigw.local.template import CfnTemplate, load_template
+from aigw.local.deploy.template import CfnTemplate, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aigw.local.providers import registry
+from aigw.local.services.providers import registry
 from aigw.providers import text
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from aigw.local.testing import aigw_local, wait_for_job
+from aigw.local_gateway.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from aigw.local.testing import aigw_local, wait_for_job
+from aigw.local_gateway.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "aigw_dev_predict-key-0123456789"

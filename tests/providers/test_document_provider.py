@@ -13,7 +13,7 @@ import pytest
 from botocore import xform_name
 from moto import mock_aws
 
-from aigw.local.providers import registry
+from aigw.local.services.providers import registry
 from aigw.providers import documents
 
 _spec = importlib.util.spec_from_file_location(

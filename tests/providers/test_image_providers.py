@@ -17,7 +17,7 @@ from botocore import xform_name
 from moto import mock_aws
 from PIL import Image, ImageDraw, ImageFont
 
-from aigw.local.providers import registry
+from aigw.local.services.providers import registry
 from aigw.providers import documents, images, ocr
 
 _spec = importlib.util.spec_from_file_location(

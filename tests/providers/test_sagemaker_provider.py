@@ -18,7 +18,7 @@ import pytest
 import requests
 from moto import mock_aws
 
-from aigw.local.providers import registry
+from aigw.local.services.providers import registry
 from aigw.providers import churn, install_default_providers, sagemaker
 from aigw.providers.model_server import ModelServer
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from aigw.local.testing import aigw_local, wait_for_job
+from aigw.local_gateway.testing import aigw_local, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "aigw_dev_simulated-key-0123456789"

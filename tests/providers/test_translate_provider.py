@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aigw.local.providers import ServiceError, registry
+from aigw.local.services.providers import ServiceError, registry
 from aigw.providers import translate
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from aigw.local.deployer import DeploymentError
+from aigw.local.deploy.deployer import DeploymentError
+from aigw.local.deploy.template import TemplateError
 from aigw.local.runtime import LocalRuntime
-from aigw.local.template import TemplateError
 
 TEMPLATE_WITH_GLUE = """
 AWSTemplateFormatVersion: "2010-09-09"

@@ -1,4 +1,4 @@
-"""The engine fixes of aigw.local.engine_fixes and the MockConfigFile support.
+"""The engine fixes of aigw.local.engine and the MockConfigFile support.
 
 Each fix has a canary (marked `canary`) that runs its scenario with the fix reverted and
 asserts that moto still has the bug; a failing canary after a moto upgrade means the fix
@@ -37,14 +37,14 @@ from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import load_mock_test_case_for
 
-from aigw.local.engine_fixes import (
+from aigw.local.engine import (
     apply_engine_fixes,
     aws_sdk_error_prefix,
     engine_fixes_reverted,
     set_time_scale,
 )
-from aigw.local.mock_config import MockConfigError, use_mock_config
-from aigw.local.providers import registry
+from aigw.local.engine.mock_config import MockConfigError, use_mock_config
+from aigw.local.services.providers import registry
 
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/sfn"
@@ -827,7 +827,7 @@ def mock_config(fast_time: None) -> Iterator[str]:
 
 @pytest.mark.canary
 def test_canary_mock_config_loader_is_a_stub() -> None:
-    """If this fails, moto can load mock configs: revisit aigw.local.mock_config."""
+    """If this fails, moto can load mock configs: revisit aigw.local.engine.mock_config."""
     assert load_mock_test_case_for("classifier", "RetryThenSucceed") is None
 
 

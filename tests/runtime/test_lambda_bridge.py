@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aigw.local.lambda_bridge import (
+from aigw.local.lambdas.bridge import (
     FunctionConflictError,
     FunctionSpec,
     LambdaBridge,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from aigw.local.api_definition import ApiDefinition, RestApiError, StageConfig
-from aigw.local.rest_api import Request, Response, RestApi
+from aigw.local.apis.api_definition import ApiDefinition, RestApiError, StageConfig
+from aigw.local.apis.rest_api import Request, Response, RestApi
 from aigw.local.runtime import LocalRuntime
 from aigw.local.testing import runtime_fixture
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from aigw.local.providers import ServiceError
 from aigw.local.runtime import LocalRuntime
+from aigw.local.services.providers import ServiceError
 
 
 def _job(action: str, **extra: Any) -> dict[str, Any]:

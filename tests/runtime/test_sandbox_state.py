@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics
 
-from aigw.local import sandbox_state
+from aigw.local.lambdas import sandbox_state
 
 
 def _invocation(

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from aigw.local.template import CODE_BUCKET, TemplateError, load_template, substitute_definition
+from aigw.local.deploy.template import (
+    CODE_BUCKET,
+    TemplateError,
+    load_template,
+    substitute_definition,
+)
 
 SAM = "Transform: AWS::Serverless-2016-10-31\n"
 

@@ -27,12 +27,13 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from aigw.local import engine_fixes, providers
-from aigw.local.aws_endpoint import AwsEndpoint
-from aigw.local.deployer import DeployedResource, Deployer, DeploymentReport
-from aigw.local.event_sources import EventSources
-from aigw.local.lambda_bridge import LambdaBridge, install_function_environ
-from aigw.local.template import CfnTemplate, load_template
+from aigw.local import engine
+from aigw.local.deploy.deployer import DeployedResource, Deployer, DeploymentReport
+from aigw.local.deploy.template import CfnTemplate, load_template
+from aigw.local.events.sources import EventSources
+from aigw.local.lambdas.bridge import LambdaBridge, install_function_environ
+from aigw.local.services import providers
+from aigw.local.services.aws_endpoint import AwsEndpoint
 
 LOG = logging.getLogger("aigw.local")
 
@@ -109,8 +110,8 @@ class LocalRuntime:
         boto3.DEFAULT_SESSION = None
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
-        engine_fixes.apply_engine_fixes()
-        engine_fixes.set_time_scale(self.time_scale)
+        engine.apply_engine_fixes()
+        engine.set_time_scale(self.time_scale)
         providers.install()
         self.event_sources.install()
         self._session = boto3.session.Session(
@@ -132,7 +133,7 @@ class LocalRuntime:
             self._endpoint = None
         self.bridge.shutdown()
         self.event_sources.uninstall()
-        engine_fixes.set_time_scale(1.0)
+        engine.set_time_scale(1.0)
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

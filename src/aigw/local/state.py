@@ -1,20 +1,17 @@
-"""``aigw local --state-dir``: the template's tables and buckets kept on disk across restarts.
+"""A state directory: the template's tables and buckets kept on disk across restarts.
 
-moto keeps everything in memory, so a restart would lose every document, job record and
-result. :class:`StateStore` snapshots the deployed DynamoDB tables (every item, typed JSON)
-and S3 buckets (every object with its content type and metadata) into a directory, and
-restores them into a freshly deployed runtime before the gateway serves requests.
+moto keeps everything in memory, so a restart would lose every item and object.
+:class:`StateStore` snapshots the deployed DynamoDB tables (every item, typed JSON) and S3
+buckets (every object with its content type and metadata) into a directory, and restores
+them into a freshly deployed runtime before anything is served.
 
 - Snapshots are written every ``interval`` seconds while running and once more at stop;
   each table file and the bucket index are replaced atomically (write, fsync, rename), and
   an object's bytes are written once per ETag, so a crash loses at most the last interval
   and never leaves a half-written snapshot.
 - Restored items do not reach the table's stream consumers: a restart must not send the
-  notifications of old jobs again. (Interrupting an unfinished job is a real transition and
-  is notified.)
-- Executions do not survive (the engine's state is not persisted). A job that was QUEUED
-  or RUNNING when the gateway stopped is marked FAILED on restore with the retryable error
-  ``Interrupted``: nothing stays RUNNING forever, and the client can submit it again.
+  notifications of old changes again.
+- Executions do not survive (the engine's state is not persisted).
 - Only resources of the same logical id are restored; a table or bucket the template no
   longer has is skipped with a warning (its files stay in the directory).
 """
@@ -40,14 +37,6 @@ LOG = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 BUCKET_TYPES = ("AWS::S3::Bucket",)
-# The job table of the gateway: in-flight jobs in it are ended on restore.
-JOBS_TABLE = "JobsTable"
-UNFINISHED = ("QUEUED", "RUNNING")
-INTERRUPTED = {
-    "code": "Interrupted",
-    "message": "aigw local stopped while the job was running; submit it again",
-    "retryable": True,
-}
 
 
 class StateError(RuntimeError):
@@ -99,7 +88,7 @@ class StateStore:
     # ------------------------------------------------------------------ lifecycle
     def restore(self) -> dict[str, int]:
         """Load a previous snapshot (if any) into the runtime; returns counts restored."""
-        counts = {"items": 0, "objects": 0, "interrupted_jobs": 0}
+        counts = {"items": 0, "objects": 0}
         manifest_path = self.directory / "manifest.json"
         if not manifest_path.is_file():
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -118,8 +107,6 @@ class StateStore:
                 counts["items"] += self._restore_table(logical_id)
             for logical_id in manifest.get("buckets", []):
                 counts["objects"] += self._restore_bucket(logical_id)
-        # A real transition, so it is notified like any other.
-        counts["interrupted_jobs"] = self._interrupt_unfinished_jobs()
         return counts
 
     def start(self) -> None:
@@ -248,41 +235,3 @@ class StateStore:
                 Metadata=entry["metadata"],
             )
         return len(index)
-
-    def _interrupt_unfinished_jobs(self) -> int:
-        if JOBS_TABLE not in self.runtime.resources:
-            return 0
-        dynamodb = self.runtime.client("dynamodb")
-        table = self.runtime.physical_id(JOBS_TABLE)
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        interrupted = 0
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            for item in page["Items"]:
-                if item.get("status", {}).get("S") not in UNFINISHED:
-                    continue
-                dynamodb.update_item(
-                    TableName=table,
-                    Key={"tenant_id": item["tenant_id"], "job_id": item["job_id"]},
-                    UpdateExpression="SET #status = :failed, #updated = :now, #error = :error",
-                    ConditionExpression="#status IN (:queued, :running)",
-                    ExpressionAttributeNames={
-                        "#status": "status",
-                        "#updated": "updated_at",
-                        "#error": "error",
-                    },
-                    ExpressionAttributeValues={
-                        ":failed": {"S": "FAILED"},
-                        ":now": {"S": now},
-                        ":queued": {"S": "QUEUED"},
-                        ":running": {"S": "RUNNING"},
-                        ":error": {
-                            "M": {
-                                "code": {"S": INTERRUPTED["code"]},
-                                "message": {"S": INTERRUPTED["message"]},
-                                "retryable": {"BOOL": True},
-                            }
-                        },
-                    },
-                )
-                interrupted += 1
-        return interrupted

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from aigw.providers import documents, images, sagemaker, text, translate
 
 if TYPE_CHECKING:
-    from aigw.local.providers import ProviderRegistry
+    from aigw.local.services.providers import ProviderRegistry
 
 
 def install_default_providers(registry: ProviderRegistry) -> ExitStack:

@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 from aigw.providers import ocr
 
 if TYPE_CHECKING:
-    from aigw.local.providers import ProviderRegistry
+    from aigw.local.services.providers import ProviderRegistry
 
 Params = dict[str, Any]
 Block = dict[str, Any]

@@ -66,13 +66,13 @@ import boto3
 import numpy as np
 from botocore.exceptions import ClientError
 
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 from aigw.providers import ocr
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from aigw.local.providers import ProviderRegistry
+    from aigw.local.services.providers import ProviderRegistry
     from aigw.providers.efficientnet import EfficientNetLite0
 
 Params = dict[str, Any]

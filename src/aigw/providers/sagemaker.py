@@ -27,12 +27,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 from aigw.providers import churn
 from aigw.providers.model_server import MAX_PAYLOAD_BYTES, ModelServer
 
 if TYPE_CHECKING:
-    from aigw.local.providers import ProviderRegistry
+    from aigw.local.services.providers import ProviderRegistry
 
 Params = dict[str, Any]
 

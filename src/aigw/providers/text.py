@@ -34,12 +34,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 
 if TYPE_CHECKING:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from aigw.local.providers import ProviderRegistry
+    from aigw.local.services.providers import ProviderRegistry
 
 Params = dict[str, Any]
 Span = tuple[int, int]

@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aigw.local.providers import ServiceError
+from aigw.local.services.providers import ServiceError
 from aigw.providers import text
 
 if TYPE_CHECKING:
-    from aigw.local.providers import ProviderRegistry
+    from aigw.local.services.providers import ProviderRegistry
 
 Params = dict[str, Any]
 

@@ -19,11 +19,10 @@ import warnings
 from contextlib import ExitStack
 from pathlib import Path
 
-from aigw.local.http_server import LocalHttpServer
-from aigw.local.rest_api import RestApi
 from aigw.local.runtime import LocalRuntime
+from aigw.local.serve import LocalServer
 from aigw.local.state import StateError, StateStore
-from aigw.local.websocket_server import LocalWebSocketServer
+from aigw.local_gateway.jobs import interrupt_unfinished_jobs
 from aigw.providers import install_default_providers, simulated
 from aigw.tenants import NewTenant, create_tenant
 
@@ -139,48 +138,42 @@ def run(args: argparse.Namespace) -> int:
             providers.enter_context(install_default_providers(runtime.providers))
         elif args.providers == "simulated":
             simulated.install(runtime.providers, args.simulated_service_ms / 1000)
-        state = StateStore(runtime, args.state_dir) if args.state_dir else None
-        if state is not None:
-            try:
-                restored = state.restore()
-            except StateError as error:
-                print(f"aigw local: {error}", file=sys.stderr)
-                return 2
-        tenant = _development_tenant(runtime, args.api_key, state)
-        http = LocalHttpServer(RestApi.from_runtime(runtime), args.host, args.port)
-        websocket = LocalWebSocketServer(runtime, args.host, args.ws_port)
-        rest_url = http.start()
+        server = LocalServer(
+            runtime,
+            host=args.host,
+            port=args.port,
+            ws_port=args.ws_port,
+            aws_port=args.aws_port,
+            state_dir=args.state_dir,
+        )
         try:
-            ws_url = websocket.start()
-            try:
-                aws_url = runtime.serve_aws(host=args.host, port=args.aws_port)
-                # The presigned upload and result URLs the API hands out must reach S3 from
-                # other processes: the functions' S3 clients use the served endpoint.
-                runtime.bridge.environment["AWS_ENDPOINT_URL_S3"] = aws_url
-                print(f"REST API: {rest_url}")
-                print(f"WebSocket: {ws_url}")
-                print(f"AWS endpoint: {aws_url}")
-                if state is not None:
-                    print(
-                        f"State: {state.directory} ({restored['items']} items, "
-                        f"{restored['objects']} objects restored; "
-                        f"{restored['interrupted_jobs']} unfinished jobs marked FAILED)"
-                    )
-                    state.start()
-                print(f"Tenant: {tenant.tenant_id}")
-                print(f"API key: {tenant.api_key}")
-                print(f'Try: curl -s {rest_url}/pipelines -H "x-api-key: {tenant.api_key}"')
+            restored = server.restore_state()
+        except StateError as error:
+            print(f"aigw local: {error}", file=sys.stderr)
+            return 2
+        interrupted = interrupt_unfinished_jobs(runtime) if restored is not None else 0
+        tenant = _development_tenant(runtime, args.api_key, server.state)
+        urls = server.start()
+        try:
+            rest_url, ws_url = urls["REST API"], urls["WebSocket"]
+            for name, url in urls.items():
+                print(f"{name}: {url}")
+            if server.state is not None and restored is not None:
                 print(
-                    f"For the aigw CLI and SDK: export AIGW_URL={rest_url} "
-                    f"AIGW_WS_URL={ws_url} AIGW_API_KEY={tenant.api_key}"
+                    f"State: {server.state.directory} ({restored['items']} items, "
+                    f"{restored['objects']} objects restored; "
+                    f"{interrupted} unfinished jobs marked FAILED)"
                 )
-                print("Ctrl-C stops the gateway.", flush=True)
-                stop.wait()
-            finally:
-                websocket.stop()
+            print(f"Tenant: {tenant.tenant_id}")
+            print(f"API key: {tenant.api_key}")
+            print(f'Try: curl -s {rest_url}/pipelines -H "x-api-key: {tenant.api_key}"')
+            print(
+                f"For the aigw CLI and SDK: export AIGW_URL={rest_url} "
+                f"AIGW_WS_URL={ws_url} AIGW_API_KEY={tenant.api_key}"
+            )
+            print("Ctrl-C stops the gateway.", flush=True)
+            stop.wait()
         finally:
-            http.stop()
-            if state is not None:
-                state.stop()
+            server.stop()
     print("aigw local stopped.", flush=True)
     return 0

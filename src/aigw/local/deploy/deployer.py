@@ -1,6 +1,6 @@
 """Create a template's resources in moto, in dependency order, as CloudFormation would.
 
-The SAM transform (see :mod:`aigw.local.template`) leaves plain CloudFormation resources;
+The SAM transform (see :mod:`aigw.local.deploy.template`) leaves plain CloudFormation resources;
 each type the runtime can run has one ``_create_<type>`` method below that makes the same
 API calls CloudFormation makes and records what ``Ref`` and ``Fn::GetAtt`` return. A type it
 cannot run is listed in :attr:`DeploymentReport.not_run` with the reason, never skipped
@@ -20,9 +20,9 @@ from typing import Any
 
 import boto3
 
-from aigw.local.event_sources import EventSources, StreamMapping
-from aigw.local.lambda_bridge import FunctionSpec, LambdaBridge
-from aigw.local.template import CfnTemplate, TemplateError, substitute_definition
+from aigw.local.deploy.template import CfnTemplate, TemplateError, substitute_definition
+from aigw.local.events.sources import EventSources, StreamMapping
+from aigw.local.lambdas.bridge import FunctionSpec, LambdaBridge
 
 LOG = logging.getLogger("aigw.local.deploy")
 

@@ -1,7 +1,7 @@
 """An API Gateway REST API (v1, Lambda proxy) served in-process, without an HTTP server.
 
 ``RestApi.from_runtime(runtime)`` serves the template's API (see
-:mod:`aigw.local.api_definition` for what is read from the template) and
+:mod:`aigw.local.apis.api_definition` for what is read from the template) and
 :meth:`RestApi.handle` answers one request the way API Gateway does, in its order:
 
 1. payload limit (10 MB, 413), then routing under ``/<stage>`` by the document's paths
@@ -16,7 +16,7 @@
    function error or malformed answer is a 502) or a ``mock`` one (CORS preflight).
 
 Whatever API Gateway answers by itself goes through the document's gateway responses
-(:mod:`aigw.local.gateway_responses`). Every response carries ``x-amzn-RequestId``.
+(:mod:`aigw.local.apis.gateway_responses`). Every response carries ``x-amzn-RequestId``.
 
 Not emulated: API key resources (every ``usageIdentifierKey`` counts as a key of the stage's
 usage plan), quotas, per-method usage plan throttles, binary media types, TOKEN and Cognito
@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers
 
-from aigw.local.api_definition import (
+from aigw.local.apis.api_definition import (
     ApiDefinition,
     Authorizer,
     Operation,
@@ -47,13 +47,13 @@ from aigw.local.api_definition import (
     Route,
     StageConfig,
 )
-from aigw.local.gateway_responses import (
+from aigw.local.apis.gateway_responses import (
     GatewayError,
     GatewayResponses,
     parameter_value,
     render_template,
 )
-from aigw.local.lambda_bridge import InvocationResult, UnknownFunctionError
+from aigw.local.lambdas.bridge import InvocationResult, UnknownFunctionError
 
 if TYPE_CHECKING:
     from aigw.local.runtime import LocalRuntime

@@ -45,10 +45,10 @@ from websockets.http11 import Response as HandshakeResponse
 from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
-from aigw.local.api_definition import RestApiError, _function_arn
-from aigw.local.lambda_bridge import UnknownFunctionError
-from aigw.local.providers import ServiceError
-from aigw.local.rest_api import _evaluate
+from aigw.local.apis.api_definition import RestApiError, _function_arn
+from aigw.local.apis.rest_api import _evaluate
+from aigw.local.lambdas.bridge import UnknownFunctionError
+from aigw.local.services.providers import ServiceError
 
 if TYPE_CHECKING:
     from aigw.local.runtime import LocalRuntime

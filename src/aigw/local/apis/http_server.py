@@ -1,4 +1,4 @@
-"""A :class:`~aigw.local.rest_api.RestApi` served over HTTP on localhost.
+"""A :class:`~aigw.local.apis.rest_api.RestApi` served over HTTP on localhost.
 
 The REST emulation answers :class:`Request` objects in-process; this puts werkzeug's
 threaded server in front of it, so curl, ``requests`` and SDKs in other processes reach the
@@ -20,7 +20,7 @@ from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
 
-from aigw.local.rest_api import Request, RestApi
+from aigw.local.apis.rest_api import Request, RestApi
 
 __all__ = ["LocalHttpServer"]
 

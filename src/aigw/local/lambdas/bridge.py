@@ -43,7 +43,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from aigw.local import sandbox_state
+from aigw.local.lambdas import sandbox_state
 
 LOG = logging.getLogger("aigw.local.lambda")
 

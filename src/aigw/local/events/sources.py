@@ -31,7 +31,7 @@ from moto.events.utils import EventTemplateParser
 from moto.sns import models as sns_models
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
-from aigw.local.lambda_bridge import LambdaBridge
+from aigw.local.lambdas.bridge import LambdaBridge
 
 LOG = logging.getLogger("aigw.local.events")
 

@@ -1,0 +1,91 @@
+"""Small, reversible patches of moto's Step Functions engine (moto 5.2.5, pinned).
+
+moto runs ASL in-process with the interpreter it ported from LocalStack. Where that
+interpreter differs from AWS in a way a workflow can see, one `Fix` patches it; each
+module of this package holds the fixes for one behaviour. Each fix replaces or wraps as
+little as possible and can be reverted, so the canary tests in
+tests/runtime/test_engine_fixes.py can show whether the upstream bug is still there: when a
+canary fails after a moto upgrade, moto fixed the bug and the fix should go.
+
+`apply_engine_fixes()` installs them all (idempotent); `engine_fixes_reverted()` takes
+some or all of them out for the duration of a `with` block; `set_time_scale()` shortens
+Wait states and Retry back-off for tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+from aigw.local.engine import (
+    aws_sdk,
+    dynamodb_transactions,
+    error_names,
+    jsonpath,
+    nested_executions,
+    performance,
+    stop_wins,
+    sync_execution,
+    task_failure,
+    time_scale,
+    unnamed_execution,
+)
+from aigw.local.engine.aws_sdk import aws_sdk_error_prefix
+from aigw.local.engine.botocore_models import boto3_service_name
+from aigw.local.engine.patches import Fix
+from aigw.local.engine.time_scale import set_time_scale
+
+__all__ = [
+    "FIXES",
+    "Fix",
+    "apply_engine_fixes",
+    "aws_sdk_error_prefix",
+    "boto3_service_name",
+    "engine_fixes_reverted",
+    "set_time_scale",
+]
+
+FIXES: Final[list[Fix]] = [
+    *jsonpath.FIXES,
+    *unnamed_execution.FIXES,
+    *nested_executions.FIXES,
+    *aws_sdk.FIXES,
+    *task_failure.FIXES,
+    *error_names.FIXES,
+    *stop_wins.FIXES,
+    *sync_execution.FIXES,
+    *dynamodb_transactions.FIXES,
+    *performance.FIXES,
+    *time_scale.FIXES,
+]
+
+_fixes_lock = threading.RLock()
+
+
+def apply_engine_fixes() -> None:
+    """Install every fix (idempotent)."""
+    with _fixes_lock:
+        for fix in FIXES:
+            fix.apply()
+
+
+@contextmanager
+def engine_fixes_reverted(*names: str) -> Iterator[None]:
+    """Take the named fixes (default: all) out for the block, then put them back."""
+    by_name = {fix.name: fix for fix in FIXES}
+    unknown = set(names) - by_name.keys()
+    if unknown:
+        raise KeyError(f"unknown engine fixes: {sorted(unknown)}")
+    with _fixes_lock:
+        chosen = [by_name[name] for name in names] if names else list(FIXES)
+        reverted = [fix for fix in reversed(chosen) if fix.applied]
+        for fix in reverted:
+            fix.revert()
+    try:
+        yield
+    finally:
+        with _fixes_lock:
+            for fix in reversed(reverted):
+                fix.apply()

@@ -1,0 +1,129 @@
+"""DynamoDB transactions: all or nothing, without copying tables."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, Final
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+
+from aigw.local.engine.patches import Attr, Fix
+
+#: Every DynamoDB write of the process, so a transaction's checks and writes see no other
+#: write in between (DynamoDB serializes conflicting writes; moto's threads do not).
+_DYNAMODB_WRITES = threading.RLock()
+_TRANSACTION_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
+
+
+def _transaction_target(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> Any:
+    if op_type == "Put":
+        table = backend.get_table(op["TableName"])
+        attrs = op["Item"]
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+    return op["Key"]
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems: every condition is checked first, under the write lock, and the
+    writes are made only if all hold, so a cancelled transaction writes nothing (no stream
+    record either) and no table is copied."""
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    with _DYNAMODB_WRITES:
+        targets: set[tuple[str, str]] = set()
+        errors: list[tuple[str | None, str | None, Any]] = []
+        plan: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        for item in transact_items:
+            if len(item) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(item.items()))
+            original: Any = None
+            try:
+                if op_type not in _TRANSACTION_OPERATIONS:
+                    raise ValueError("Unsupported transaction operation")
+                key = _transaction_target(self, op_type, op)
+                target = (str(op["TableName"]), str(dict(sorted(key.items()))))
+                if target in targets:
+                    raise MultipleTransactionsException()
+                targets.add(target)
+                current = self.get_item(op["TableName"], key)
+                condition = op.get("ConditionExpression")
+                if condition is not None:
+                    check = get_filter_expression(
+                        condition,
+                        op.get("ExpressionAttributeNames"),
+                        op.get("ExpressionAttributeValues"),
+                    )
+                    if not check.expr(current):
+                        wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                        if wants_old and current:
+                            original = current.to_json()["Attributes"]
+                        raise ConditionalCheckFailed(item=original)
+                plan.append((op_type, op, key))
+                errors.append((None, None, None))
+            except (MultipleTransactionsException, MockValidationException):
+                raise
+            except ConditionalCheckFailed as error:
+                errors.append(("ConditionalCheckFailed", str(error.message), original))
+            except Exception as error:
+                errors.append((type(error).__name__, str(error), original))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        for op_type, op, key in plan:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                self.put_item(op["TableName"], op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(op["TableName"], key)
+            elif op_type == "Update":
+                self.update_item(
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+
+
+def _serialized_write(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def write(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_WRITES:
+            return original(self, *args, **kwargs)
+
+    return write
+
+
+FIXES: Final[list[Fix]] = [
+    Fix(
+        name="dynamodb-transactions",
+        why="TransactWriteItems must be all or nothing while other threads write: the "
+        "gateway creates every job (and its idempotency record) in one transaction.",
+        upstream_bug="transact_write_items deep-copies every table it touches before "
+        "writing (O(items), and 'dictionary changed size during iteration' when another "
+        "thread writes meanwhile), applies items one by one (a cancelled transaction still "
+        "sends stream records) and rolls back by putting the copy back, losing writes other "
+        "threads made in between.",
+        patches=[
+            Attr(DynamoDBBackend, "transact_write_items", _transact_write_items),
+            *(
+                Attr(DynamoDBBackend, name, _serialized_write(getattr(DynamoDBBackend, name)))
+                for name in ("put_item", "update_item", "delete_item")
+            ),
+        ],
+    ),
+]
