@@ -73,7 +73,8 @@ def create(definition: dict[str, Any], name: str = "machine", type_: str = "STAN
     )["stateMachineArn"]
 
 
-def wait_done(execution_arn: str, timeout: float = 5.0) -> dict[str, Any]:
+# Generous: it returns as soon as the execution ends, and the suite shares 2 busy cores.
+def wait_done(execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         described = sfn().describe_execution(executionArn=execution_arn)
