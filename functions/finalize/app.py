@@ -16,8 +16,10 @@ from pydantic import BaseModel
 
 from aigw_common.failures import classify
 from aigw_common.jobs import JobRepository
+from aigw_common.metering import measure
 from aigw_common.models import JobStatus
 from aigw_common.pipelines import normalize
+from aigw_common.pricing import price_table
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -31,22 +33,14 @@ MAX_INLINE_RESULT_BYTES = 32 * 1024
 class Settings(BaseModel):
     jobs_table: str
     documents_bucket: str
+    prices_region: str
 
 
 settings = load_settings(Settings)
+prices = price_table(settings.prices_region)
 jobs = JobRepository(settings.jobs_table, boto3.client("dynamodb"))
 s3 = boto3.client("s3")
 sfn = boto3.client("stepfunctions")
-
-
-def _usage(pipeline: str, result: dict[str, Any]) -> dict[str, float]:
-    if pipeline == "text-insights":
-        return {"characters": result["stats"]["characters"]}
-    if pipeline == "document-insights":
-        return {"pages": result["document"]["pages"]}
-    if pipeline == "image-insights":
-        return {"images": 1}
-    return {"invocations": 1}
 
 
 def _history(execution_arn: str) -> Iterator[dict[str, Any]]:
@@ -64,9 +58,12 @@ def succeed(event: dict[str, Any]) -> dict[str, Any]:
     tenant_id, job_id, pipeline = event["tenant_id"], event["job_id"], event["pipeline_name"]
     result = normalize(pipeline, event["output"], event["input"])
     encoded = json.dumps(result, separators=(",", ":"))
+    # The usage is stored with the result, in the same write that ends the job: the Jobs
+    # table's stream then settles it (aggregates, budget, concurrency slot) from that image.
+    usage = measure(pipeline, event["input"], event.get("options") or {}, event["output"], prices)
     changes: dict[str, Any] = {
         "progress": {"step": "done", "percent": 100},
-        "usage": _usage(pipeline, result),
+        "usage": usage.record(),
     }
     if len(encoded.encode()) <= MAX_INLINE_RESULT_BYTES:
         changes["result"] = encoded

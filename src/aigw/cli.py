@@ -325,7 +325,9 @@ def _cmd_status(client: Client, args: argparse.Namespace) -> int:
         if job.error is not None:
             lines.append(f"Error:    {job.error.code}: {job.error.message}")
         if job.usage:
-            lines.append("Usage:    " + ", ".join(f"{k} {v:g}" for k, v in job.usage.items()))
+            from aigw.client.display import usage_summary
+
+            lines.append("AI cost:  " + usage_summary(_dump(job.usage)))
         if job.status == "SUCCEEDED":
             lines.append(f"Result:   aigw result {job.job_id}")
         print("\n".join(lines))

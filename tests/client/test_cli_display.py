@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from aigw.client import JobUpdate
-from aigw.client.display import Progress, summary
+from aigw.client.display import Progress, money, summary, usage_summary
 
 
 def test_given_an_image_result_when_summarised_then_labels_have_their_confidence() -> None:
@@ -62,4 +62,34 @@ def test_given_no_terminal_when_a_job_progresses_then_each_change_is_one_plain_l
     assert [line.split("] ", 1)[1] for line in lines] == [
         "job 01J: RUNNING, step textract, 40%",
         "job 01J: SUCCEEDED",
+    ]
+
+
+def test_given_a_jobs_usage_when_summarised_then_its_cost_and_calls_in_one_line() -> None:
+    usage = {
+        "items": [
+            {"operation": "TranslateText", "unit": "character", "quantity": 46},
+            {"operation": "DetectSentiment", "unit": "100-character unit", "quantity": 3},
+        ],
+        "ai_cost_usd": 0.00099,
+        "cached": False,
+        "basis": "measured",
+    }
+
+    line = usage_summary(usage)
+
+    assert line == (
+        "$0.00099: TranslateText 46 x character, DetectSentiment 3 x 100-character unit"
+    )
+    assert usage_summary({**usage, "basis": "estimate"}).startswith("$0.00099 (estimate): ")
+    assert usage_summary({"items": [], "ai_cost_usd": 0, "cached": True}).startswith("$0 ")
+
+
+def test_given_amounts_of_money_then_sub_cent_costs_keep_their_digits() -> None:
+    assert [money(v) for v in (0, 0.0065, 0.1, 12.4, 1234.5)] == [
+        "$0",
+        "$0.0065",
+        "$0.10",
+        "$12.40",
+        "$1,234.50",
     ]

@@ -208,7 +208,10 @@ def test_given_a_document_upload_when_submitted_then_textract_text_reaches_the_r
     assert job["status"] == "SUCCEEDED", job
     document = job["result"]["document"]
     assert document["pages"] == 1
-    assert job["usage"] == {"pages": 1}
+    textract = [i for i in job["usage"]["items"] if i["service"] == "textract"]
+    assert [(i["operation"], i["quantity"]) for i in textract] == [
+        ("StartDocumentTextDetection", 1)
+    ]
     pii = job["result"]["insights"]["pii"]
     assert [p["text"] for p in pii] == ["billing@example.com"]
     assert_documented_shape(job["result"], "DocumentInsightsResult")
@@ -245,7 +248,12 @@ def test_given_an_image_job_then_it_runs_through_the_job_runner_too(gateway: Gat
     job = gateway.wait(gateway.submit("image-insights", {"image_base64": image}))
 
     assert job["status"] == "SUCCEEDED", job
-    assert job["usage"] == {"images": 1}
+    assert {(i["operation"], i["quantity"]) for i in job["usage"]["items"]} == {
+        ("DetectLabels", 1),
+        ("DetectText", 1),
+        ("DetectFaces", 1),
+        ("DetectModerationLabels", 1),
+    }
 
 
 def test_given_an_empty_inline_image_then_400(gateway: Gateway) -> None:

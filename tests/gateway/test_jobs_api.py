@@ -34,7 +34,8 @@ def test_given_a_text_job_when_submitted_then_it_succeeds_with_the_normalized_re
     assert result["sentiment"]["label"] == "NEGATIVE"
     assert [(e["text"], e["type"]) for e in result["entities"]] == [("Acme Corp", "ORGANIZATION")]
     assert [text[p["begin"] : p["end"]] for p in result["pii"]] == ["help@example.com"]
-    assert job["usage"] == {"characters": len(text)}
+    # 81 characters: 3 units (Comprehend's minimum) for each of the 5 Comprehend calls.
+    assert job["usage"]["ai_cost_usd"] == pytest.approx(5 * 3 * 0.0001)
     assert job["progress"] == {"step": "done", "percent": 100}
     assert_documented_shape(job, "Job")
     assert_documented_shape(result, "TextInsightsResult")

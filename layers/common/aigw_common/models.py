@@ -65,7 +65,10 @@ class Job(BaseModel):
     result: Any = None
     result_key: str | None = None
     error: JobError | None = None
-    usage: dict[str, float] | None = None
+    #: What the job consumed (aigw_common.metering.Usage.record): items, ai_cost_usd, ...
+    usage: dict[str, Any] | None = None
+    #: Answered from the result cache (no AI call).
+    cached: bool = False
     execution_arn: str | None = None
     request_hash: str | None = None
     idempotency_key: str | None = None
@@ -89,6 +92,8 @@ class Job(BaseModel):
             body["error"] = self.error.model_dump()
         if self.usage:
             body["usage"] = self.usage
+        if self.cached:
+            body["cached"] = True
         return body
 
 

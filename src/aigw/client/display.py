@@ -26,6 +26,32 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], indent: str = "
     return "\n".join(line.rstrip() for line in lines)
 
 
+def money(value: float) -> str:
+    """Dollars with as many decimals as a sub-cent AI cost needs ($0.0015, $12.40)."""
+    if value == 0:
+        return "$0"
+    digits = f"{value:,.2f}" if abs(value) >= 1 else f"{value:.6f}".rstrip("0")
+    whole, _, cents = digits.partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
+
+
+def quantity(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.6g}"
+
+
+def usage_summary(usage: dict[str, Any]) -> str:
+    """One line: the AI cost and what it paid for (``$0.0015: comprehend 15 units``)."""
+    if usage.get("cached"):
+        return "$0 (served from the result cache)"
+    parts = [
+        f"{item['operation']} {quantity(item['quantity'])} x {item['unit']}"
+        for item in usage.get("items", [])
+    ]
+    basis = " (estimate)" if usage.get("basis") == "estimate" else ""
+    cost = money(float(usage.get("ai_cost_usd", 0))) + basis
+    return cost + (": " + ", ".join(parts) if parts else "")
+
+
 def _score(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, int | float) else "-"
 

@@ -165,7 +165,30 @@ class Job(BaseModel):
     ) = None
     result_url: str | None = None
     error: JobError | None = None
-    usage: dict[str, float] | None = None
+    usage: Usage | None = None
+    cached: bool | None = None
+
+
+class UsageItem(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    service: str
+    operation: str
+    unit: str
+    quantity: float
+    unit_price_usd: float
+    cost_usd: float
+
+
+class Usage(BaseModel):
+    """What a job consumed, from the AI calls it made, priced from the gateway's price table
+    (docs/governance.md).
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    items: list[UsageItem]
+    ai_cost_usd: float
+    cached: bool
+    basis: Literal["measured", "estimate"] | None = None
 
 
 class JobList(BaseModel):
