@@ -17,7 +17,7 @@ import botocore.session
 import pytest
 from conftest import ROOT, Gateway, assert_documented_shape
 
-from aigw.local.providers import ProviderRegistry
+from aigw.local.services.providers import ProviderRegistry
 from aigw_common import metering
 from aigw_common.metering import ObjectFacts, Usage, estimate, measure
 from aigw_common.pricing import TABLES, MissingPrice, PriceTable, price_table, regions
