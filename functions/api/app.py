@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from job_service import JobService
 
 from aigw_common.errors import GatewayError, InvalidInput, RateLimited, Unauthorized
+from aigw_common.json_input import parse_json
 
 logger = Logger()
 tracer = Tracer()
@@ -34,13 +35,15 @@ def _tenant() -> str:
 
 
 def _body() -> dict[str, Any]:
-    try:
-        body = json.loads(app.current_event.body or "")
-    except ValueError as error:
-        raise InvalidInput(f"the request body is not valid JSON: {error}") from error
+    body = parse_json(app.current_event.body)
     if not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object")
+        raise InvalidInput(f"the request body must be a JSON object, not {_json_type(body)}")
     return body
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

@@ -31,6 +31,7 @@ from aigw_common.errors import (
 from aigw_common.failures import classify
 from aigw_common.ids import is_job_id, new_job_id
 from aigw_common.jobs import JobRepository
+from aigw_common.json_input import excerpt
 from aigw_common.models import Job, JobStatus, utc_now
 from aigw_common.pipelines import Submission, catalogue, get_pipeline, normalize, prepare
 from aigw_common.settings import load_settings
@@ -82,7 +83,7 @@ class JobService:
         content_type = request.get("content_type")
         size = request.get("size")
         if content_type not in ("application/pdf", "image/png", "image/jpeg", "image/tiff"):
-            raise InvalidInput(f"content_type {content_type!r} is not accepted")
+            raise InvalidInput(f"content_type {excerpt(content_type)} is not accepted")
         if not isinstance(size, int) or not 1 <= size <= 50 * 1024 * 1024:
             raise InvalidInput("size must be between 1 byte and 50 MiB")
         key = f"uploads/{tenant_id}/{uuid.uuid4().hex}/{filename}"
@@ -242,7 +243,7 @@ class JobService:
 
     def _job(self, tenant_id: str, job_id: str) -> Job:
         if not is_job_id(job_id):
-            raise NotFound(f"job {job_id} not found")
+            raise NotFound(f"job {excerpt(job_id)} not found")
         return self.jobs.get(tenant_id, job_id)
 
     # ------------------------------------------------------------------ synchronous runs
@@ -283,7 +284,9 @@ class JobService:
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """The request's input and options, and the pipeline's execution input from them."""
         pipeline_input = request.get("input")
-        options = request.get("options") or {}
+        options = request.get("options")
+        if options is None:  # absent or null: none
+            options = {}
         if not isinstance(pipeline_input, dict) or not isinstance(options, dict):
             raise InvalidInput("input and options must be JSON objects")
         submission = Submission(

@@ -29,6 +29,8 @@ class Settings(BaseModel):
 
 
 settings = load_settings(Settings)
+#: Issued keys have about 48 characters; a header longer than this is not one of them.
+MAX_KEY_LENGTH = 256
 dynamodb = boto3.client("dynamodb")
 
 
@@ -36,6 +38,12 @@ def _api_key(event: dict[str, Any]) -> str | None:
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     query = event.get("queryStringParameters") or {}
     return headers.get("x-api-key") or query.get("api_key")
+
+
+def _well_formed(key: str) -> bool:
+    """Could this be a key the gateway issued? (Printable ASCII, 16 to 256 characters.)
+    Anything else is refused before it is hashed or looked up."""
+    return 16 <= len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
 
 
 def _tenant(key_hash: str) -> dict[str, Any] | None:
@@ -61,7 +69,7 @@ def _api_wide(method_arn: str) -> str:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     key = _api_key(event)
-    if not key:
+    if not key or not _well_formed(key):
         raise Exception("Unauthorized")
     tenant = _tenant(hashlib.sha256(key.encode()).hexdigest())
     if tenant is None:

@@ -25,6 +25,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ContentType = Literal["text/csv", "application/json"]
+#: An error names this many problems at most, so its message stays short.
+MAX_LISTED_PROBLEMS = 5
 
 
 class UnknownModel(ValueError):
@@ -222,7 +224,10 @@ def preprocess(model: ModelSpec, features: Any) -> EndpointRequest:
         except _Rejected as error:
             problems.append(str(error))
     if problems:
-        raise InvalidFeatures(f"invalid features for model {model.name!r}: " + "; ".join(problems))
+        listed = "; ".join(problems[:MAX_LISTED_PROBLEMS])
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            listed += f" (and {len(problems) - MAX_LISTED_PROBLEMS} more)"
+        raise InvalidFeatures(f"invalid features for model {model.name!r}: {listed}")
     return EndpointRequest(
         model=model.name,
         endpoint_name=model.endpoint_name,

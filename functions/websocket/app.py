@@ -17,7 +17,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from aigw_common.errors import GatewayError, InvalidInput
+from aigw_common.ids import is_job_id
 from aigw_common.jobs import JobRepository
+from aigw_common.json_input import excerpt, parse_json
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -93,14 +95,19 @@ def unsubscribe(connection_id: str, job_id: str) -> None:
     _delete(f"conn#{connection_id}", f"job#{job_id}")
 
 
-def _message(event: dict[str, Any]) -> dict[str, Any]:
-    try:
-        body = json.loads(event.get("body") or "")
-    except ValueError:
-        raise InvalidInput("messages must be JSON objects") from None
-    if not isinstance(body, dict) or not isinstance(body.get("job_id"), str):
+def _job_id(event: dict[str, Any]) -> str:
+    """The ``job_id`` of a subscribe or unsubscribe message, checked before any lookup."""
+    if event.get("isBase64Encoded"):
+        raise InvalidInput('messages are JSON text: {"action": "subscribe", "job_id": "..."}')
+    body = parse_json(event.get("body"), "the message")
+    if not isinstance(body, dict) or "job_id" not in body:
         raise InvalidInput('send {"action": "subscribe", "job_id": "..."}')
-    return body
+    job_id = body["job_id"]
+    if not isinstance(job_id, str) or not is_job_id(job_id):
+        raise InvalidInput(
+            f"job_id {excerpt(job_id)} is not a job id (26 characters, as POST /v1/jobs answers)"
+        )
+    return job_id
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -115,10 +122,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         elif route == "$disconnect":
             disconnect(connection_id)
         elif route == "subscribe":
-            subscribe(connection_id, tenant_id, _message(event)["job_id"])
+            subscribe(connection_id, tenant_id, _job_id(event))
         elif route == "unsubscribe":
-            unsubscribe(connection_id, _message(event)["job_id"])
+            unsubscribe(connection_id, _job_id(event))
         else:
+            # The route key is the template's ($default), never the client's text.
             raise InvalidInput(f"unknown action; use subscribe or unsubscribe (got {route})")
     except GatewayError as error:
         _send(connection_id, {"type": "error", "code": error.code, "message": error.message})

@@ -63,6 +63,14 @@ textract_request = load_module("start_textract", "textract_request")
 textract_completion = load_module("textract_callback", "textract_completion")
 
 
+@pytest.fixture(autouse=True)
+def _domain_modules() -> None:
+    """The handlers import the modules above by name; a runtime of an earlier test module,
+    stopping, takes function modules out of sys.modules (they are loaded at collection)."""
+    for module in (pages, textract_request, textract_completion):
+        sys.modules.setdefault(module.__name__, module)
+
+
 def textract_responses(name: str) -> list[dict[str, Any]]:
     responses = json.loads((FIXTURES / name).read_text())["responses"]
     operation = "GetDocumentAnalysis" if "analysis" in name else "GetDocumentTextDetection"

@@ -210,7 +210,7 @@ def test_given_a_failing_route_function_then_api_gateways_error_reaches_the_clie
         connect(f"{servers.ws_url}?api_key={gateway.tenant.api_key}") as websocket,
         gateway.runtime.providers.override("dynamodb", "GetItem", unavailable),
     ):
-        websocket.send(json.dumps({"action": "subscribe", "job_id": "j-1"}))
+        websocket.send(json.dumps({"action": "subscribe", "job_id": "01HWZ06SCY7F9H1K3M5P7R9T1V"}))
         answer = _receive(websocket)
 
     assert answer["message"] == "Internal server error"

@@ -19,6 +19,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from aigw_common.errors import Conflict, InvalidInput, NotFound
+from aigw_common.ids import is_job_id
+from aigw_common.json_input import excerpt
 from aigw_common.models import ALLOWED_FROM, Job, JobStatus, utc_now
 
 IDEMPOTENCY_PREFIX = "idem#"
@@ -129,8 +131,8 @@ class JobRepository:
 
     # ------------------------------------------------------------------ read
     def get(self, tenant_id: str, job_id: str) -> Job:
-        if job_id.startswith(IDEMPOTENCY_PREFIX):
-            raise NotFound(f"job {job_id} not found")
+        if not is_job_id(job_id):  # an idempotency claim's key, or not an id at all
+            raise NotFound(f"job {excerpt(job_id)} not found")
         item = self.client.get_item(
             TableName=self.table_name,
             Key=_to_item({"tenant_id": tenant_id, "job_id": job_id}),
@@ -234,6 +236,6 @@ def _decode_token(token: str) -> str:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
     except (ValueError, KeyError, TypeError, binascii.Error) as error:
         raise InvalidInput("next_token is not a token this API returned") from error
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not is_job_id(value):
         raise InvalidInput("next_token is not a token this API returned")
     return value

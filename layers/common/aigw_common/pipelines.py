@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 
 from aigw_common.errors import InvalidInput, NotFound, PayloadTooLarge
+from aigw_common.json_input import excerpt, schema_error_message
 from aigw_common.text import Chunk, merge_insights, split_text
 
 #: Text jobs, in UTF-8 bytes: the per-chunk answers (entities, key phrases, PII) of this
@@ -26,6 +27,8 @@ from aigw_common.text import Chunk, merge_insights, split_text
 MAX_TEXT_BYTES = 25_000
 #: Inline documents and images (decoded); larger files go through POST /v1/uploads.
 MAX_INLINE_BYTES = 3 * 1024 * 1024
+#: Predict feature names (their count and values are bounded by the input schema).
+MAX_FEATURE_NAME = 64
 
 ObjectWriter = Callable[[str, bytes], None]
 
@@ -67,11 +70,14 @@ class Pipeline:
 
 
 def _check(validator: Draft7Validator, value: Any, where: str) -> None:
-    errors = sorted(validator.iter_errors(value), key=lambda error: list(error.path))
+    # Paths mix keys and indexes: compared as text, never str against int.
+    errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.path])
     if errors:
         first = errors[0]
-        location = ".".join(str(part) for part in [where, *first.path])
-        raise InvalidInput(f"{location}: {first.message}")
+        location = ".".join(
+            str(part) if len(str(part)) <= 40 else excerpt(part) for part in [where, *first.path]
+        )
+        raise InvalidInput(f"{location}: {schema_error_message(first)}")
 
 
 @cache
@@ -83,7 +89,7 @@ def catalogue() -> dict[str, Pipeline]:
 def get_pipeline(name: str) -> Pipeline:
     pipelines = catalogue()
     if name not in pipelines:
-        raise NotFound(f"unknown pipeline {name!r}; known: {', '.join(pipelines)}")
+        raise NotFound(f"unknown pipeline {excerpt(name)}; known: {', '.join(pipelines)}")
     return pipelines[name]
 
 
@@ -100,7 +106,19 @@ def prepare(
     if pipeline.name in ("document-insights", "image-insights"):
         inline_field = "document_base64" if pipeline.name == "document-insights" else "image_base64"
         return _prepare_object(pipeline_input, inline_field, who)
+    if pipeline.name == "predict":
+        _check_feature_names(pipeline_input["features"])
     return dict(pipeline_input)
+
+
+def _check_feature_names(features: dict[str, Any]) -> None:
+    # JSON Schema draft 4 (API Gateway's, OpenAPI 3.0's) cannot bound property names.
+    for name in features:
+        if not 1 <= len(name) <= MAX_FEATURE_NAME:
+            raise InvalidInput(
+                f"input.features: the feature name {excerpt(name)} must have 1 to "
+                f"{MAX_FEATURE_NAME} characters"
+            )
 
 
 def _prepare_text(text: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +145,7 @@ def _prepare_object(
         bucket, _, key = pipeline_input["s3_uri"].removeprefix("s3://").partition("/")
         # Only this tenant's own uploads: anything else answers as if it did not exist.
         if bucket != who.bucket or not key.startswith(f"uploads/{who.tenant_id}/"):
-            raise NotFound(f"{pipeline_input['s3_uri']} is not one of your uploads")
+            raise NotFound(f"{excerpt(pipeline_input['s3_uri'])} is not one of your uploads")
         return {"bucket": bucket, "key": key}
     try:
         content = base64.b64decode(pipeline_input[inline_field], validate=True)

@@ -344,15 +344,18 @@ class RestApi:
                 raise GatewayError("BAD_REQUEST_BODY", validation_error="[request body is empty]")
             return
         try:
-            instance = json.loads(exchange.body)
+            instance = read_json(exchange.body)
         except ValueError as error:
             raise GatewayError(
                 "BAD_REQUEST_BODY", validation_error=f"[request body is not JSON: {error}]"
             ) from None
-        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        errors = sorted(
+            validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]
+        )
         if errors:
             described = [
-                e.message if not e.absolute_path else f"{e.json_path}: {e.message}" for e in errors
+                _short(e) if not e.absolute_path else f"{_short_path(e)}: {_short(e)}"
+                for e in errors[:10]
             ]
             raise GatewayError("BAD_REQUEST_BODY", validation_error=f"[{', '.join(described)}]")
 
@@ -492,6 +495,46 @@ class RestApi:
     ) -> Response:
         headers["x-amzn-RequestId"] = exchange.request_id
         return Response(status, headers, body, exchange.request_id, gateway_error)
+
+
+#: What API Gateway's JSON parser refuses, assumed from Jackson's default read constraints
+#: (API Gateway documents none): deeper nesting, and longer number tokens.
+MAX_JSON_DEPTH = 1000
+MAX_JSON_NUMBER_CHARACTERS = 1000
+
+
+def read_json(text: str) -> Any:
+    """A JSON body as API Gateway's validator reads it; ValueError when it does not.
+
+    Strict JSON: ``NaN`` and ``Infinity`` are not values. Python's parser would accept them,
+    and deep nesting would exhaust its stack (RecursionError) rather than fail cleanly.
+    """
+
+    def number(token: str) -> Any:
+        if len(token) > MAX_JSON_NUMBER_CHARACTERS:
+            raise ValueError(f"a number has more than {MAX_JSON_NUMBER_CHARACTERS} characters")
+        return float(token) if any(c in token for c in ".eE") else int(token)
+
+    def constant(token: str) -> Any:
+        raise ValueError(f"{token} is not a JSON value")
+
+    try:
+        return json.loads(text, parse_int=number, parse_float=number, parse_constant=constant)
+    except RecursionError:
+        raise ValueError(f"nesting deeper than {MAX_JSON_DEPTH} levels") from None
+
+
+def _short(error: Any, limit: int = 40) -> str:
+    """A validation message quoting at most ``limit`` characters of the value it is about."""
+    shown, message = repr(error.instance), str(error.message)
+    if message.startswith(shown) and len(shown) > limit:
+        message = f"{shown[:limit]}… ({len(shown)} characters)" + message[len(shown) :]
+    return message if len(message) <= 200 else message[:200] + "…"
+
+
+def _short_path(error: Any) -> str:
+    path = str(error.json_path)
+    return path if len(path) <= 80 else path[:80] + "…"
 
 
 def _query_pairs(query: Mapping[str, str | Sequence[str]] | str | None) -> list[tuple[str, str]]:

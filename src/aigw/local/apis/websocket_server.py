@@ -46,7 +46,7 @@ from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
 from aigw.local.apis.api_definition import RestApiError, _function_arn
-from aigw.local.apis.rest_api import _evaluate
+from aigw.local.apis.rest_api import _evaluate, read_json
 from aigw.local.lambdas.bridge import UnknownFunctionError
 from aigw.local.services.providers import ServiceError
 
@@ -161,7 +161,7 @@ class WebSocketApiDefinition:
         """The route key a message selects: its body's value at the selection path when a
         route has that key (never ``$connect`` or ``$disconnect``), else ``$default``."""
         try:
-            value: Any = json.loads(message)
+            value: Any = read_json(message)
             for part in self.selection_path:
                 value = value[part]
         except (ValueError, TypeError, KeyError, IndexError):
