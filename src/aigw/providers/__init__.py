@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from aigw.providers import documents, images, sagemaker, text, translate
+from aigw.providers import bedrock, documents, images, sagemaker, text, translate
 
 if TYPE_CHECKING:
     from aigw.local.services.providers import ProviderRegistry
@@ -19,7 +19,8 @@ def install_default_providers(registry: ProviderRegistry) -> ExitStack:
     """Register the offline models: Comprehend's text operations, Textract's asynchronous
     text detection (PDF text layers, OCR of images and scanned pages), Rekognition (text,
     faces; labels and moderation with the ``aigw[models]`` extra), Translate (Apertium, when
-    installed) and SageMaker Runtime's InvokeEndpoint (local model servers).
+    installed), SageMaker Runtime's InvokeEndpoint (local model servers) and Bedrock
+    Runtime's Converse (a small instruct model, with the ``aigw[llm]`` install).
 
     Returns what the providers hold (model servers, started on first use): close it (or use
     it as a context manager) to stop them."""
@@ -28,5 +29,6 @@ def install_default_providers(registry: ProviderRegistry) -> ExitStack:
     documents.install(registry)
     images.install(registry)
     translate.install(registry)
+    bedrock.install(registry)
     resources.enter_context(sagemaker.install(registry))
     return resources
