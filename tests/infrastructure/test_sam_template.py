@@ -63,6 +63,9 @@ MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": (
         "SAM's DynamoDB stream event source (reads the stream)"
     ),
+    "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs": (
+        "the role API Gateway assumes to write access logs (ApiGatewayCloudWatchLogsRole)"
+    ),
 }
 
 #: Error names that never succeed on a retry: a Retrier with attempts must not name them.
@@ -346,13 +349,20 @@ def test_given_every_policy_then_resource_star_only_goes_with_actions_that_need_
     )
 
 
+def _partition_aws(arn: Any) -> Any:
+    """A managed policy ARN written with ``!Sub arn:${AWS::Partition}:…``, in partition aws."""
+    if isinstance(arn, dict) and isinstance(arn.get("Fn::Sub"), str):
+        return arn["Fn::Sub"].replace("${AWS::Partition}", "aws")
+    return arn
+
+
 def test_given_every_role_then_it_carries_only_known_aws_managed_policies() -> None:
     unknown = [
         (logical_id, arn)
         for logical_id, resource in transformed().resources.items()
         if resource.type == "AWS::IAM::Role"
-        for arn in resource.properties.get("ManagedPolicyArns", [])
-        if isinstance(arn, str) and arn not in MANAGED_POLICIES
+        for arn in map(_partition_aws, resource.properties.get("ManagedPolicyArns", []))
+        if isinstance(arn, str) and arn not in MANAGED_POLICIES  # a Ref is our own policy
     ]
 
     assert unknown == [], f"AWS managed policies not reviewed in MANAGED_POLICIES: {unknown}"
@@ -502,6 +512,38 @@ def test_given_a_state_machine_then_it_logs_errors_without_execution_data(
     assert logging.get("Level") == "ERROR"
     assert logging.get("IncludeExecutionData") is False
     assert logging.get("Destinations"), f"{logical_id}: logging has no destination"
+
+
+#: What an access log format must never name: it could log an API key or a connect ticket.
+NEVER_IN_ACCESS_LOGS = (
+    "querystring",
+    "api_key",
+    "x-api-key",
+    "identity.apikey",
+    "$input",
+    "header",
+)
+
+
+def access_log_formats() -> dict[str, str]:
+    """Stage or API → its access log format, from the template as written."""
+    formats = {}
+    for logical_id, spec in raw_template()["Resources"].items():
+        props = spec.get("Properties") or {}
+        setting = props.get("AccessLogSetting") or props.get("AccessLogSettings")
+        if setting:
+            formats[logical_id] = setting["Format"]
+    return formats
+
+
+def test_given_access_log_formats_then_no_key_or_query_string_is_logged() -> None:
+    formats = access_log_formats()
+
+    assert set(formats) == {"RestApi", "WebSocketStage"}
+    for owner, text in formats.items():
+        assert "$context.requestId" in text, owner
+        named = [term for term in NEVER_IN_ACCESS_LOGS if term in text.lower()]
+        assert named == [], f"{owner}: the access log format names {named}"
 
 
 # ---------------------------------------------------------------------------- sample events

@@ -34,6 +34,7 @@ _INERT_TYPES = {
     "AWS::S3::BucketPolicy": "resource policies are not enforced locally",
     "AWS::IAM::Policy": "IAM is not enforced locally",
     "AWS::IAM::ManagedPolicy": "IAM is not enforced locally",
+    "AWS::ApiGateway::Account": "an account-wide API Gateway logging setting: none locally",
 }
 
 #: Types served by another part of the local gateway rather than deployed into moto.
