@@ -11,18 +11,35 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from job_service import JobService
+from pydantic import BaseModel
 
 from aigw_common.errors import GatewayError, InvalidInput, RateLimited, Unauthorized
 from aigw_common.json_input import parse_json
+from aigw_common.settings import load_settings
+
+
+class HttpSettings(BaseModel):
+    #: The stack's AllowedOrigin. API Gateway answers the preflight (OPTIONS) and adds the
+    #: header to its own errors; every answer of this function carries it too, or a browser
+    #: could not read a 4xx or even a 200.
+    allowed_origin: str
+
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+http_settings = load_settings(HttpSettings)
+app = APIGatewayRestResolver(
+    cors=CORSConfig(
+        allow_origin=http_settings.allowed_origin,
+        # Browsers hide response headers from scripts unless they are exposed.
+        expose_headers=["Location", "Retry-After", "x-amzn-RequestId"],
+    )
+)
 service = JobService.from_environment()
 
 

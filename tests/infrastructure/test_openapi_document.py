@@ -52,3 +52,20 @@ def test_given_predict_features_then_scalars_pass_and_nested_values_do_not() -> 
     assert validator.is_valid({"model": "m", "features": {"a": "x", "b": 1.5, "c": True}})
     assert not validator.is_valid({"model": "m", "features": {"a": {"nested": 1}}})
     assert not validator.is_valid({"model": "m", "features": {"a": [1, 2]}})
+
+
+def test_given_every_gateway_response_then_a_browser_may_read_it() -> None:
+    # API Gateway's own answers (no key, throttled, invalid body, ...) carry only the
+    # headers their gateway response sets; without this one a browser hides the error.
+    responses = document()["x-amazon-apigateway-gateway-responses"]
+    allow_origin = {"Fn::Sub": "'${AllowedOrigin}'"}
+
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for response_type, response in responses.items():
+        headers = response.get("responseParameters") or {}
+        assert headers.get("gatewayresponse.header.Access-Control-Allow-Origin") == (
+            allow_origin
+        ), response_type
+        if "gatewayresponse.header.Retry-After" in headers:
+            exposed = headers.get("gatewayresponse.header.Access-Control-Expose-Headers", "")
+            assert "Retry-After" in exposed, response_type

@@ -236,6 +236,8 @@ Parameters:
   Stage: {Type: String, Default: dev, AllowedValues: [dev, prod]}
   Models: {Type: CommaDelimitedList, Default: "small, large"}
   ApiKey: {Type: String}
+  Origin: {Type: String, Default: "*", AllowedPattern: '^(\\*|https://[a-z.]+)$',
+           ConstraintDescription: one origin or *}
 Resources:
   Queue:
     Type: AWS::SQS::Queue
@@ -250,7 +252,12 @@ def test_given_parameters_when_loaded_then_defaults_apply_and_overrides_win(tmp_
 
     loaded = load_template(template, parameters={"ApiKey": "k1", "Stage": "prod"})
 
-    assert loaded.parameters == {"Stage": "prod", "Models": ["small", "large"], "ApiKey": "k1"}
+    assert loaded.parameters == {
+        "Stage": "prod",
+        "Models": ["small", "large"],
+        "ApiKey": "k1",
+        "Origin": "*",
+    }
     props = loaded.resolve(loaded.resources["Queue"].properties, FakeLookup())
     assert props == {"QueueName": "aigw-prod-k1", "Tags": ["small", "large"]}
 
@@ -261,6 +268,8 @@ def test_given_parameters_when_loaded_then_defaults_apply_and_overrides_win(tmp_
         ({}, "'ApiKey' has no Default"),
         ({"ApiKey": "k", "Stage": "test"}, r"'Stage': \['test'\] not in AllowedValues"),
         ({"ApiKey": "k", "Stag": "dev"}, "not declared in the template: Stag"),
+        # CloudFormation matches AllowedPattern against the whole value.
+        ({"ApiKey": "k", "Origin": "https://a.com,https://b.com"}, "'Origin'.*one origin or"),
     ],
 )
 def test_given_bad_parameters_when_loaded_then_error_says_which(

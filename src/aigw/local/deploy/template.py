@@ -447,6 +447,11 @@ def _parameter_values(declared: dict[str, Any], given: Mapping[str, Any]) -> dic
             allowed = [_text(value) for value in spec["AllowedValues"]]
             if bad := [item for item in items if item not in allowed]:
                 raise TemplateError(f"parameter {name!r}: {bad} not in AllowedValues {allowed}")
+        if "AllowedPattern" in spec:
+            pattern = re.compile(_text(spec["AllowedPattern"]))
+            if bad := [item for item in items if not pattern.fullmatch(item)]:
+                rule = spec.get("ConstraintDescription") or f"AllowedPattern {pattern.pattern}"
+                raise TemplateError(f"parameter {name!r}: {bad} does not match: {rule}")
         values[name] = items if is_list else items[0]
     return values
 
