@@ -30,6 +30,7 @@ from moto import mock_aws
 from aigw.local import engine
 from aigw.local.deploy.deployer import DeployedResource, Deployer, DeploymentReport
 from aigw.local.deploy.template import CfnTemplate, load_template
+from aigw.local.events.schedules import Schedules
 from aigw.local.events.sources import EventSources
 from aigw.local.lambdas.bridge import LambdaBridge, install_function_environ
 from aigw.local.services import providers
@@ -70,6 +71,7 @@ class LocalRuntime:
         self.providers = providers.registry
         self.bridge = LambdaBridge()
         self.event_sources = EventSources(self.bridge)
+        self.schedules = Schedules(lambda: self.time_scale)
         self.report = DeploymentReport()
         self.resources: dict[str, DeployedResource] = {}
         self.template: CfnTemplate | None = None
@@ -119,18 +121,22 @@ class LocalRuntime:
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
-        deployer = Deployer(template, self.bridge, self.event_sources, self._session)
+        deployer = Deployer(
+            template, self.bridge, self.event_sources, self._session, self.schedules
+        )
         self.template, self._deployer = template, deployer
         self.resources = deployer.resources
         self.report = deployer.deploy(strict=self.strict)
         for line in self.report.describe():
             LOG.info("%s", line)
+        self.schedules.start()
 
     def stop(self) -> None:
         global _active
         if self._endpoint is not None:
             self._endpoint.stop()
             self._endpoint = None
+        self.schedules.stop()
         self.bridge.shutdown()
         self.event_sources.uninstall()
         engine.set_time_scale(1.0)

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from aigw.local.deploy.template import CfnTemplate, TemplateError, substitute_definition
+from aigw.local.events.schedules import ScheduleError, Schedules, scheduled_event
 from aigw.local.events.sources import EventSources, StreamMapping
 from aigw.local.lambdas.bridge import FunctionSpec, LambdaBridge
 
@@ -88,8 +89,10 @@ class Deployer:
         bridge: LambdaBridge,
         event_sources: EventSources,
         session: boto3.session.Session,
+        schedules: Schedules,
     ) -> None:
         self.template = template
+        self.schedules = schedules
         self.bridge = bridge
         self.event_sources = event_sources
         self.session = session
@@ -474,14 +477,19 @@ class Deployer:
         kwargs: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
         if "EventPattern" in props:
             kwargs["EventPattern"] = json.dumps(props["EventPattern"])
-        if "ScheduleExpression" in props:
-            raise DeploymentError(
-                f"{logical_id}: scheduled rules are not triggered by the local runtime"
-            )
+        schedule = props.get("ScheduleExpression")
+        if schedule:
+            try:
+                Schedules.check(schedule)
+            except ScheduleError as error:
+                raise DeploymentError(f"{logical_id}: {error}") from error
+            kwargs["ScheduleExpression"] = schedule
         if "EventBusName" in props:
             kwargs["EventBusName"] = props["EventBusName"]
         events = self.client("events")
         arn = events.put_rule(**kwargs)["RuleArn"]
+        if schedule:
+            self._schedule_rule(name, arn, props.get("EventBusName"), schedule)
         targets = []
         for target in props.get("Targets", []):
             converted = {key: target[key] for key in ("Id", "Arn") if key in target}
@@ -500,6 +508,54 @@ class Deployer:
             bus = {"EventBusName": props["EventBusName"]} if "EventBusName" in props else {}
             events.put_targets(Rule=name, Targets=targets, **bus)
         return DeployedResource(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
+
+    def _schedule_rule(self, name: str, arn: str, bus: str | None, expression: str) -> None:
+        from moto.events.models import events_backends
+
+        backend = events_backends[self.template.account_id][self.template.region]
+
+        def rule() -> Any:
+            return backend.describe_rule(name, bus)
+
+        def fire() -> None:
+            event = scheduled_event(arn, self.template.account_id, self.template.region)
+            self.event_sources.fire_schedule(rule(), event)
+
+        self.schedules.add(arn, expression, fire, lambda: rule().state == "ENABLED")
+
+    def _create_events_eventbus(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = props["Name"]
+        arn = self.client("events").create_event_bus(Name=name)["EventBusArn"]
+        return DeployedResource(
+            logical_id, "AWS::Events::EventBus", name, {"Arn": arn, "Name": name}
+        )
+
+    def _create_scheduler_schedule(
+        self, logical_id: str, props: dict[str, Any]
+    ) -> DeployedResource:
+        name = self._name(logical_id, props.get("Name"))[:64]
+        expression = props["ScheduleExpression"]
+        try:
+            Schedules.check(expression)
+        except ScheduleError as error:
+            raise DeploymentError(f"{logical_id}: {error}") from error
+        target = props["Target"]
+        state = {"enabled": props.get("State", "ENABLED") == "ENABLED"}
+        group = props.get("GroupName", "default")
+        arn = self._arn("scheduler", f"schedule/{group}/{name}")
+
+        def fire() -> None:
+            text = target.get("Input")
+            payload: Any = {} if text is None else text
+            if isinstance(text, str):
+                try:
+                    payload = json.loads(text)
+                except ValueError:
+                    payload = text
+            self.event_sources.deliver(target["Arn"], payload, source=f"schedule {name}")
+
+        self.schedules.add(arn, expression, fire, lambda: state["enabled"])
+        return DeployedResource(logical_id, "AWS::Scheduler::Schedule", name, {"Arn": arn})
 
     def _create_logs_loggroup(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
         name = props.get("LogGroupName") or f"/aws/{self.template.stack_name}/{logical_id}"
@@ -585,6 +641,11 @@ class Deployer:
         return DeployedResource(logical_id, "AWS::CloudWatch::Dashboard", name, {})
 
     # ------------------------------------------------------------------ KMS
+    def _create_kms_alias(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = props["AliasName"]
+        self.client("kms").create_alias(AliasName=name, TargetKeyId=props["TargetKeyId"])
+        return DeployedResource(logical_id, "AWS::KMS::Alias", name, {})
+
     def _create_kms_key(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
         kwargs: dict[str, Any] = {"Description": props.get("Description", logical_id)}
         if "KeyPolicy" in props:

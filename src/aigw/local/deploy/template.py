@@ -17,14 +17,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
 from samtranslator.model.exceptions import ExceptionWithMessage, InvalidDocumentException
 from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
+from samtranslator.yaml_helper import intrinsics_multi_constructor
 
 CODE_BUCKET = "aigw-local-code"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _NO_VALUE = object()  # what Ref AWS::NoValue resolves to: the parent drops the key or item
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """YAML as CloudFormation reads it: short-form intrinsics (``!Ref``), and no timestamp
+    type, so an unquoted ``Version: 2012-10-17`` stays the string it is on AWS."""
+
+
+_CloudFormationLoader.add_multi_constructor("!", intrinsics_multi_constructor)
+_CloudFormationLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """A template (or an included document) as CloudFormation parses it."""
+    return yaml.load(text, Loader=_CloudFormationLoader)
 
 
 class TemplateError(Exception):
@@ -337,7 +354,7 @@ def load_template(
     path = Path(path).resolve()
     if not path.is_file():
         raise TemplateError(f"template not found: {path}")
-    template = yaml_parse(path.read_text())
+    template = parse_yaml(path.read_text())
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise TemplateError(f"{path} is not a CloudFormation template: it has no Resources")
     base_dir = path.parent
@@ -363,7 +380,7 @@ def _text(value: Any) -> str:
 
 
 def _read_document(path: Path) -> Any:
-    return json.loads(path.read_text()) if path.suffix == ".json" else yaml_parse(path.read_text())
+    return json.loads(path.read_text()) if path.suffix == ".json" else parse_yaml(path.read_text())
 
 
 def _local_path(base_dir: Path, location: Any, where: str) -> Path:

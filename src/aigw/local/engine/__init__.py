@@ -21,6 +21,7 @@ from typing import Final
 
 from aigw.local.engine import (
     aws_sdk,
+    context_object,
     dynamodb_transactions,
     error_names,
     jsonpath,
@@ -59,6 +60,7 @@ FIXES: Final[list[Fix]] = [
     *dynamodb_transactions.FIXES,
     *performance.FIXES,
     *time_scale.FIXES,
+    *context_object.FIXES,
 ]
 
 _fixes_lock = threading.RLock()

@@ -19,6 +19,7 @@ import copy
 import datetime
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,6 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 from moto.events import models as events_models
-from moto.events.utils import EventTemplateParser
 from moto.sns import models as sns_models
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
@@ -63,10 +63,12 @@ class EventSources:
         self.stream_mappings: dict[tuple[str, str], StreamMapping] = {}
         self._streams_paused = False
         self._originals: list[tuple[Any, str, Any]] = []
+        self._originals_by_name: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ patching
     def _patch(self, owner: Any, name: str, replacement: Callable[..., Any]) -> None:
         self._originals.append((owner, name, owner.__dict__[name]))
+        self._originals_by_name[name] = owner.__dict__[name]
         setattr(owner, name, replacement)
 
     def install(self) -> None:
@@ -222,29 +224,76 @@ class EventSources:
         event: dict[str, Any],
         transform_input: bool,
         original: Callable[..., None],
+        scheduled: bool = False,
     ) -> None:
-        if not rule.event_pattern.matches_event(event):
+        # A DISABLED rule matches nothing on AWS; moto still delivers to its targets. A
+        # scheduled rule has no pattern, which moto takes as matching every event: it only
+        # gets its own scheduled events (fire_schedule).
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):
+            return
+        if rule.scheduled_expression and not scheduled:
             return
         event = dict(event)
         if isinstance(event.get("time"), int | float):
             event["time"] = _iso(event["time"])[:-5] + "Z"
-        event.pop("ingestion-time", None)
+        # An input transformer may read aws.events.event.ingestion-time; targets never see it.
+        ingested = {**event, "ingestion-time": event.pop("ingestion-time", None) or _iso()}
         others = []
         for target in rule.targets:
-            arn = target.get("Arn", "")
-            service = arn.split(":")[2] if arn.count(":") >= 5 else ""
-            if service not in ("lambda", "states"):
+            payload = _target_input(target, event, ingested) if transform_input else event
+            if not self.deliver(target["Arn"], payload, source=f"rule {rule.name}", target=target):
                 others.append(target)
-                continue
-            payload = _target_input(target, event) if transform_input else event
-            if service == "lambda":
-                self.bridge.invoke_async(arn, payload, source=f"rule {rule.name}")
-            else:
-                _start_execution(arn, payload)
         if others:
             rest = copy.copy(rule)
             rest.targets = others
             original(rest, event, transform_input)
+
+    def fire_schedule(self, rule: Any, event: dict[str, Any]) -> None:
+        """Deliver a scheduled rule's event to its targets."""
+        original = self._originals_by_name["send_to_targets"]
+        self._send_to_targets(rule, event, True, original, scheduled=True)
+
+    def deliver(
+        self, arn: str, payload: Any, *, source: str, target: dict[str, Any] | None = None
+    ) -> bool:
+        """Send ``payload`` to an EventBridge (or Scheduler) target the way the service does:
+        Lambda asynchronously, a state machine execution, an SQS message, an SNS message or
+        an event on another bus. False for a target of another kind."""
+        parts = arn.split(":")
+        service = parts[2] if len(parts) >= 6 else ""
+        account, region = parts[4] if service else "", parts[3] if service else ""
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        if service == "lambda":
+            self.bridge.invoke_async(arn, payload, source=source)
+        elif service == "states":
+            _start_execution(arn, payload)
+        elif service == "sqs":
+            from moto.sqs import sqs_backends
+
+            group = ((target or {}).get("SqsParameters") or {}).get("MessageGroupId")
+            sqs_backends[account][region].send_message(
+                queue_name=parts[5], message_body=text, group_id=group
+            )
+        elif service == "sns":
+            sns_models.sns_backends[account][region].publish(message=text, arn=arn)
+        elif service == "events" and parts[5].startswith("event-bus/"):
+            if not isinstance(payload, dict):
+                LOG.warning("%s: only an event can go to the bus %s", source, arn)
+                return True
+            events_models.events_backends[account][region].put_events(
+                [
+                    {
+                        "Source": payload.get("source"),
+                        "DetailType": payload.get("detail-type"),
+                        "Detail": json.dumps(payload.get("detail", {})),
+                        "Resources": payload.get("resources", []),
+                        "EventBusName": arn,
+                    }
+                ]
+            )
+        else:
+            return False
+        return True
 
     # ------------------------------------------------------------------ Step Functions
     def _execution_status_changed(self, execution: Any, status: str) -> None:
@@ -283,7 +332,9 @@ class EventSources:
             LOG.exception("delivering the status change of %s failed", execution.exec_arn)
 
 
-def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+def _target_input(
+    target: dict[str, Any], event: dict[str, Any], ingested: dict[str, Any] | None = None
+) -> Any:
     if "Input" in target:
         return json.loads(target["Input"])
     if "InputPath" in target:
@@ -293,12 +344,60 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
         return matches[0] if matches else None
     transformer = target.get("InputTransformer")
     if transformer:
-        return EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
+        return transform_input(
+            transformer.get("InputTemplate", ""),
+            transformer.get("InputPathsMap") or {},
+            ingested or event,
         )
     return event
+
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+
+
+def transform_input(template: str, paths: dict[str, str], event: dict[str, Any]) -> Any:
+    """An EventBridge input transformer: each ``<name>`` of ``template`` becomes the value at
+    ``paths[name]`` in ``event`` (or a predefined ``aws.events.*`` variable). Inside a JSON
+    string (or a template that is not JSON) a value goes in as text; elsewhere as JSON, so a
+    string is quoted. A JSON template gives the parsed value, any other its text."""
+    from jsonpath_ng.ext import parse
+
+    values: dict[str, Any] = {}
+    for name, path in paths.items():
+        found = [match.value for match in parse(path).find(event)]
+        values[name] = found[0] if found else None
+    without_detail = {key: value for key, value in event.items() if key != "detail"}
+    values["aws.events.event"] = {k: v for k, v in without_detail.items() if k != "ingestion-time"}
+    values["aws.events.event.json"] = {k: v for k, v in event.items() if k != "ingestion-time"}
+    values["aws.events.event.ingestion-time"] = event.get("ingestion-time")
+    out: list[str] = []
+    # Text that is not a JSON template takes every value as text.
+    in_string = template.lstrip()[:1] not in ("{", "[")
+    escaped = False
+    index = 0
+    while index < len(template):
+        char = template[index]
+        placeholder = _PLACEHOLDER.match(template, index) if char == "<" else None
+        if placeholder and placeholder.group(1) in values:
+            value = values[placeholder.group(1)]
+            if in_string:
+                out.append(value if isinstance(value, str) else json.dumps(value))
+            else:
+                out.append(json.dumps(value))
+            index = placeholder.end()
+            continue
+        if char == '"' and not escaped:
+            in_string = not in_string
+        escaped = char == "\\" and not escaped
+        out.append(char)
+        index += 1
+    text = "".join(out)
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            LOG.warning("input template did not give JSON: %s", text[:200])
+    return text
 
 
 def _start_execution(state_machine_arn: str, payload: Any) -> None:

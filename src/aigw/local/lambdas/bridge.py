@@ -392,6 +392,10 @@ def _top_level_modules(directory: Path) -> list[str]:
         return []
     names = []
     for entry in directory.iterdir():
+        # A code directory that is itself a package (sam init puts an __init__.py beside
+        # app.py) is still imported from its root on Lambda: its __init__ is no module.
+        if entry.name == "__init__.py":
+            continue
         if entry.suffix == ".py" and entry.is_file():
             names.append(entry.stem)
         elif entry.is_dir() and (entry / "__init__.py").is_file():
@@ -442,7 +446,10 @@ class AsyncInvoker:
         key = f"{source}->{target}"
         with self._lock:
             if self._closed:
-                raise RuntimeError("the local runtime is shut down")
+                # An event raised while the runtime stops (a last status change, a timer)
+                # has nowhere to go.
+                LOG.info("runtime stopped: %s for %s dropped", source, target)
+                return
             source_queue = self._queues.get(key)
             if source_queue is None:
                 source_queue = self._queues[key] = _SourceQueue()
