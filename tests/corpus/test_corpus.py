@@ -27,4 +27,3 @@ def test_the_app_deploys_and_behaves_as_on_aws(spec: AppSpec) -> None:
         for logical_id, reason in spec.not_run.items():
             assert reason in not_run[logical_id], (logical_id, not_run[logical_id])
         SpecRun(runtime, spec).run()
-
