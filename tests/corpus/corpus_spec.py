@@ -8,6 +8,7 @@ Each app under tests/corpus/<app>/ has a ``template.yaml`` and a ``spec.yaml``::
     parameters: {Name: value}                  # template parameter overrides
     deploy:
       not_run: {LogicalId: part of the reason}  # exactly these are not run, for these reasons
+      notes: {LogicalId: part of the note}      # exactly these run with a deploy-time note
     steps:
       - name: what a user would see
         <action>: {...}
@@ -74,6 +75,7 @@ class AppSpec:
     limits: list[str]
     parameters: dict[str, str]
     not_run: dict[str, str]
+    notes: dict[str, str]
     steps: list[dict[str, Any]]
     time_scale: float = 0.001
 
@@ -88,6 +90,7 @@ class AppSpec:
             limits=spec.get("limits") or [],
             parameters={k: str(v) for k, v in (spec.get("parameters") or {}).items()},
             not_run=(spec.get("deploy") or {}).get("not_run") or {},
+            notes=(spec.get("deploy") or {}).get("notes") or {},
             steps=spec.get("steps") or [],
             time_scale=float(spec.get("time_scale", 0.001)),
         )

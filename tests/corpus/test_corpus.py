@@ -26,4 +26,8 @@ def test_the_app_deploys_and_behaves_as_on_aws(spec: AppSpec) -> None:
         assert sorted(not_run) == sorted(spec.not_run), runtime.report.describe()
         for logical_id, reason in spec.not_run.items():
             assert reason in not_run[logical_id], (logical_id, not_run[logical_id])
+        notes = dict(runtime.report.notes)
+        assert sorted(notes) == sorted(spec.notes), runtime.report.describe()
+        for logical_id, note in spec.notes.items():
+            assert note in notes[logical_id], (logical_id, notes[logical_id])
         SpecRun(runtime, spec).run()

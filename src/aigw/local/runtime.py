@@ -70,7 +70,7 @@ class LocalRuntime:
         self.strict = strict
         self.providers = providers.registry
         self.bridge = LambdaBridge()
-        self.event_sources = EventSources(self.bridge)
+        self.event_sources = EventSources(self.bridge, lambda: self.time_scale)
         self.schedules = Schedules(lambda: self.time_scale)
         self.report = DeploymentReport()
         self.resources: dict[str, DeployedResource] = {}
@@ -80,6 +80,7 @@ class LocalRuntime:
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._endpoint: AwsEndpoint | None = None
+        self._apis: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalRuntime:
@@ -137,6 +138,7 @@ class LocalRuntime:
             self._endpoint.stop()
             self._endpoint = None
         self.schedules.stop()
+        self.event_sources.stop_pollers()
         self.bridge.shutdown()
         self.event_sources.uninstall()
         engine.set_time_scale(1.0)
@@ -192,6 +194,26 @@ class LocalRuntime:
         if self.template is None or self._deployer is None:
             raise RuntimeError("the runtime is not started")
         return self.template.resolve(value, self._deployer)
+
+    def api(self, logical_id: str | None = None) -> Any:
+        """The emulated REST API ``logical_id`` (the only one when None): ``api.handle(
+        Request(...))`` answers as API Gateway would. Built once, on first use."""
+        from aigw.local.apis.rest_api import RestApi
+
+        if self.template is None:
+            raise RuntimeError("the runtime is not started")
+        if logical_id is None:
+            apis = [
+                lid
+                for lid, res in self.template.resources.items()
+                if res.type == "AWS::ApiGateway::RestApi"
+            ]
+            if len(apis) != 1:
+                raise KeyError(f"the template has {len(apis)} REST APIs {apis}: name one")
+            logical_id = apis[0]
+        if logical_id not in self._apis:
+            self._apis[logical_id] = RestApi.from_runtime(self, logical_id)
+        return self._apis[logical_id]
 
     # ------------------------------------------------------------------ Step Functions
     def start_execution(

@@ -15,7 +15,6 @@ ignores it (a warning says so): security belongs on each operation.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import SchemaError
+
+from aigw.local.apis.service_integration import IntegrationError, ServiceAction, service_action
 
 if TYPE_CHECKING:
     from aigw.local.runtime import LocalRuntime
@@ -93,6 +94,7 @@ class Operation:
     validate_body: bool
     body_required: bool
     body_schemas: dict[str, Draft4Validator]  # by media type
+    service_action: ServiceAction | None = None  # an AWS service integration (type aws)
 
 
 @dataclass
@@ -135,8 +137,10 @@ class ApiDefinition:
         account_id: str = "123456789012",
         api_id: str = "local00000",
     ) -> None:
-        if not str(document.get("openapi", "")).startswith("3."):
-            raise RestApiError("only OpenAPI 3 definitions are served locally")
+        # Swagger 2.0 is what the SAM transform writes for an implicit API (Events: Api).
+        self.swagger = str(document.get("swagger", "")) == "2.0"
+        if not (self.swagger or str(document.get("openapi", "")).startswith("3.")):
+            raise RestApiError("only OpenAPI 3 and Swagger 2.0 definitions are served locally")
         self.document = document
         self.stages = {stage.name: stage for stage in stages}
         self.region, self.account_id, self.api_id = region, account_id, api_id
@@ -151,7 +155,9 @@ class ApiDefinition:
                 "document-level security is ignored, as API Gateway ignores it: "
                 "give each operation its own security"
             )
+        # Swagger's #/definitions/X refs resolve against the root, as components do in 3.0.
         self._components = _json_schema(document.get("components") or {})
+        self._definitions = _json_schema(document.get("definitions") or {})
         self._authorizers: dict[str, Authorizer] = {}
         self.routes = [self._route(path, item) for path, item in document["paths"].items()]
 
@@ -174,13 +180,12 @@ class ApiDefinition:
         stages = _stage_configs(runtime, runtime.physical_id(logical_id))
         if not stages:
             raise RestApiError(f"{logical_id} has no AWS::ApiGateway::Stage")
-        seed = f"{template.account_id}/{template.region}/{template.stack_name}/{logical_id}"
         return cls(
             runtime.resolve(properties["Body"]),
             stages,
             region=template.region,
             account_id=template.account_id,
-            api_id=hashlib.sha256(seed.encode()).hexdigest()[:10],  # like a real API id
+            api_id=runtime.physical_id(logical_id),
         )
 
     def _route(self, path: str, item: dict[str, Any]) -> Route:
@@ -197,9 +202,15 @@ class ApiDefinition:
         if not integration:
             raise RestApiError(f"{where}: no x-amazon-apigateway-integration")
         kind = str(integration.get("type", "")).lower()
-        if kind not in ("aws_proxy", "mock"):
+        if kind not in ("aws_proxy", "mock", "aws"):
             raise RestApiError(f"{where}: {kind!r} integrations are not served locally")
         function_arn = _function_arn(integration.get("uri"), where) if kind == "aws_proxy" else None
+        action = None
+        if kind == "aws":
+            try:
+                action = service_action(integration.get("uri"), where)
+            except IntegrationError as error:
+                raise RestApiError(str(error)) from None
         parameters = {}
         for parameter in map(self._deref, [*shared, *(spec.get("parameters") or [])]):
             parameters[parameter["in"], parameter["name"]] = parameter  # the operation's wins
@@ -209,6 +220,17 @@ class ApiDefinition:
             raise RestApiError(f"{where}: no request validator named {validator_name!r}")
         validator = validators.get(validator_name) or {}
         body = self._deref(spec.get("requestBody") or {})
+        if self.swagger:  # a body parameter instead of a requestBody
+            body_keys = [key for key in parameters if key[0] == "body"]
+            body_parameter = parameters.pop(body_keys[0]) if body_keys else None
+            if body_parameter is not None:
+                media = (
+                    spec.get("consumes") or self.document.get("consumes") or ["application/json"]
+                )
+                body = {
+                    "required": body_parameter.get("required", False),
+                    "content": {m: {"schema": body_parameter.get("schema", {})} for m in media},
+                }
         authorizer, api_key_required = self._security(where, spec.get("security") or [])
         return Operation(
             integration=integration,
@@ -228,12 +250,17 @@ class ApiDefinition:
                 for media, content in (body.get("content") or {}).items()
                 if "schema" in content
             },
+            service_action=action,
         )
 
     def _security(
         self, where: str, requirements: list[dict[str, Any]]
     ) -> tuple[Authorizer | None, bool]:
-        schemes = (self.document.get("components") or {}).get("securitySchemes") or {}
+        schemes = (
+            (self.document.get("components") or {}).get("securitySchemes")
+            or self.document.get("securityDefinitions")
+            or {}
+        )
         authorizer, api_key_required = None, False
         for name in (name for requirement in requirements for name in requirement):
             scheme = schemes.get(name)
@@ -273,7 +300,11 @@ class ApiDefinition:
 
     def _schema_validator(self, where: str, schema: dict[str, Any]) -> Draft4Validator:
         # The converted components ride along in the root, so "#/components/..." refs resolve.
-        root = {**_json_schema(schema), "components": self._components}
+        root = {
+            **_json_schema(schema),
+            "components": self._components,
+            "definitions": self._definitions,
+        }
         try:
             Draft4Validator.check_schema(root)
         except SchemaError as error:
@@ -295,11 +326,14 @@ def _stage_configs(runtime: LocalRuntime, api_ref: Any) -> list[StageConfig]:
         for lid in _of_type(runtime, "AWS::ApiGateway::UsagePlan")
     }
     stages = []
-    for stage_id in _of_type(runtime, "AWS::ApiGateway::Stage"):
-        props = runtime.resolve(resources[stage_id].properties)
+    stage_props = [
+        runtime.resolve(resources[stage_id].properties)
+        for stage_id in _of_type(runtime, "AWS::ApiGateway::Stage")
+    ]
+    for props in stage_props:
         if props.get("RestApiId") != api_ref:
             continue
-        names = (runtime.physical_id(stage_id), props["StageName"])
+        names = (props["StageName"],)
         in_plans = [
             plan_id
             for plan_id, plan in plans.items()

@@ -53,6 +53,7 @@ from aigw.local.apis.gateway_responses import (
     parameter_value,
     render_template,
 )
+from aigw.local.apis.service_integration import ServiceCall, call_action, pick_response, render
 from aigw.local.lambdas.bridge import InvocationResult, UnknownFunctionError
 
 if TYPE_CHECKING:
@@ -158,9 +159,12 @@ class RestApi:
         invoke: Invoke,
         *,
         clock: Callable[[], float] = time.monotonic,
+        call: ServiceCall | None = None,
     ) -> None:
         self.definition = definition
         self.invoke = invoke
+        #: AWS service actions of `aws` integrations: (boto3 service, method, parameters).
+        self.call = call
         #: Seconds for throttling and the authorizer cache; tests pass a clock they move.
         self.clock = clock
         self.gateway_responses = GatewayResponses(definition.gateway_responses)
@@ -180,7 +184,11 @@ class RestApi:
     ) -> RestApi:
         """The runtime template's REST API (the only one, or ``logical_id``)."""
         definition = ApiDefinition.from_runtime(runtime, logical_id)
-        return cls(definition, runtime.bridge.invoke, clock=clock)
+
+        def call(service: str, operation: str, parameters: dict[str, Any]) -> Any:
+            return getattr(runtime.client(service), operation)(**parameters)
+
+        return cls(definition, runtime.bridge.invoke, clock=clock, call=call)
 
     # ------------------------------------------------------------------ requests
     def handle(self, request: Request) -> Response:
@@ -205,6 +213,8 @@ class RestApi:
                 self._authorize(exchange, operation.authorizer)
             self._throttle(exchange, operation)
             self._validate(exchange, operation)
+            if operation.service_action is not None:
+                return self._service(exchange, operation)
             if operation.function_arn is None:
                 return self._mock(exchange, operation.integration)
             return self._proxy(exchange, operation)
@@ -394,6 +404,38 @@ class RestApi:
             )
             raise GatewayError("DEFAULT_5XX", status=502) from None
         return self._response(exchange, status, headers, body)
+
+    def _service(self, exchange: _Exchange, operation: Operation) -> Response:
+        assert operation.service_action is not None
+        if self.call is None:
+            raise GatewayError("API_CONFIGURATION_ERROR")
+        integration = operation.integration
+        assert exchange.stage is not None
+        stage_variables = exchange.stage.variables
+        variables = self._variables(exchange)
+        content_type = (exchange.headers.get("Content-Type") or "application/json").split(";")[0]
+        templates = integration.get("requestTemplates") or {}
+        template = templates.get(content_type.strip().lower(), templates.get("application/json"))
+        parameters = {
+            "path": exchange.path_parameters,
+            "querystring": dict(exchange.query),
+            "header": dict(exchange.headers.items()),
+        }
+        body = exchange.body or ""
+        if template is not None:  # without one, the body passes through (WHEN_NO_MATCH)
+            body = render(template, body, parameters, variables, stage_variables)
+        status, answer = call_action(operation.service_action, body, self.call)
+        chosen = pick_response(integration.get("responses") or {}, status)
+        headers = Headers()
+        for name, expression in (chosen.get("responseParameters") or {}).items():
+            value = parameter_value(expression, exchange.lookup)
+            if name.startswith("method.response.header.") and value is not None:
+                headers.add(name.removeprefix("method.response.header."), value)
+        response_template = (chosen.get("responseTemplates") or {}).get("application/json")
+        if response_template:
+            answer = render(response_template, answer, {}, variables, stage_variables)
+        headers.setdefault("Content-Type", "application/json")
+        return self._response(exchange, int(chosen.get("statusCode", 200)), headers, answer)
 
     def _mock(self, exchange: _Exchange, integration: dict[str, Any]) -> Response:
         template = (integration.get("requestTemplates") or {}).get("application/json")

@@ -9,6 +9,7 @@ silently; ``strict=True`` turns that list into an error.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -21,6 +22,7 @@ from typing import Any
 import boto3
 
 from aigw.local.deploy.template import CfnTemplate, TemplateError, substitute_definition
+from aigw.local.events.queues import QueueMapping
 from aigw.local.events.schedules import ScheduleError, Schedules, scheduled_event
 from aigw.local.events.sources import EventSources, StreamMapping
 from aigw.local.lambdas.bridge import FunctionSpec, LambdaBridge
@@ -38,8 +40,29 @@ _INERT_TYPES = {
     "AWS::ApiGateway::Account": "an account-wide API Gateway logging setting: none locally",
 }
 
-#: Types served by another part of the local gateway rather than deployed into moto.
-_SERVED_ELSEWHERE = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
+#: API Gateway: not deployed into moto, but emulated from the template (aigw.local.apis).
+_EMULATED = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
+#: What Ref returns for the emulated types that have an id (the others return their name).
+_API_IDS = {
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Authorizer",
+    "AWS::ApiGateway::RequestValidator",
+    "AWS::ApiGateway::ApiKey",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::Deployment",
+}
+
+
+def api_id(account: str, region: str, stack: str, logical_id: str) -> str:
+    """A stable 10-character id, like API Gateway's, for an emulated API resource."""
+    seed = f"{account}/{region}/{stack}/{logical_id}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:10]
 
 
 class DeploymentError(Exception):
@@ -59,10 +82,17 @@ class DeploymentReport:
     created: list[str] = field(default_factory=list)
     inert: list[tuple[str, str, str]] = field(default_factory=list)
     not_run: list[tuple[str, str, str]] = field(default_factory=list)
+    #: API Gateway resources, served by the runtime's emulation (aigw.local.apis).
+    emulated: list[str] = field(default_factory=list)
+    #: Created, but running differently from AWS in a way worth knowing: (logical id, what).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         lines = [f"{len(self.created)} resources created"]
+        if self.emulated:
+            lines.append(f"{len(self.emulated)} API Gateway resources emulated")
         lines += [f"not run: {lid} ({rtype}): {why}" for lid, rtype, why in self.not_run]
+        lines += [f"note: {lid}: {what}" for lid, what in self.notes]
         return lines
 
 
@@ -134,7 +164,9 @@ class Deployer:
         unsupported = [
             (logical_id, rtype, self._why_not_run(rtype))
             for logical_id, rtype in plan
-            if self._creator(rtype) is None and rtype not in _INERT_TYPES
+            if self._creator(rtype) is None
+            and rtype not in _INERT_TYPES
+            and not rtype.startswith(_EMULATED)
         ]
         if strict and unsupported:
             names = ", ".join(f"{lid} ({rtype})" for lid, rtype, _ in unsupported)
@@ -146,17 +178,15 @@ class Deployer:
                 self.report.inert.append((logical_id, rtype, _INERT_TYPES[rtype]))
                 continue
             creator = self._creator(rtype)
+            if creator is None and rtype.startswith(_EMULATED):
+                properties = self.template.resolve(resource.properties or {}, self)
+                self.resources[logical_id] = self._api_resource(logical_id, rtype, properties)
+                self.report.emulated.append(logical_id)
+                continue
             if creator is None:
                 self.resources[logical_id] = DeployedResource(logical_id, rtype, logical_id)
                 self.report.not_run.append((logical_id, rtype, self._why_not_run(rtype)))
-                # APIs are served by aigw local's own servers: worth knowing, not a warning.
-                served = rtype.startswith(_SERVED_ELSEWHERE)
-                LOG.log(
-                    logging.INFO if served else logging.WARNING,
-                    "not run locally: %s (%s)",
-                    logical_id,
-                    rtype,
-                )
+                LOG.warning("not run locally: %s (%s)", logical_id, rtype)
                 continue
             properties = self.template.resolve(resource.properties or {}, self)
             try:
@@ -174,9 +204,27 @@ class Deployer:
 
     @staticmethod
     def _why_not_run(rtype: str) -> str:
-        if rtype.startswith(_SERVED_ELSEWHERE):
-            return "APIs are served by `aigw local`, not deployed into moto"
         return "the local runtime has no implementation for this type"
+
+    def _api_resource(self, logical_id: str, rtype: str, props: dict[str, Any]) -> DeployedResource:
+        """An API Gateway resource, emulated by aigw.local.apis: what Ref and GetAtt give."""
+        region, account = self.template.region, self.template.account_id
+        ref: Any = logical_id
+        if rtype in _API_IDS:
+            ref = api_id(account, region, self.template.stack_name, logical_id)
+        elif rtype in ("AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage"):
+            ref = props.get("StageName") or logical_id
+        attributes: dict[str, Any] = {}
+        if rtype == "AWS::ApiGateway::RestApi":
+            attributes["RootResourceId"] = api_id(account, region, ref, "/")
+            attributes["RestApiId"] = ref
+        elif rtype == "AWS::ApiGatewayV2::Api":
+            scheme = "wss" if props.get("ProtocolType") == "WEBSOCKET" else "https"
+            attributes["ApiEndpoint"] = f"{scheme}://{ref}.execute-api.{region}.amazonaws.com"
+            attributes["ApiId"] = ref
+        elif rtype == "AWS::ApiGateway::Resource":
+            attributes["ResourceId"] = ref
+        return DeployedResource(logical_id, rtype, ref, attributes)
 
     def _name(self, logical_id: str, explicit: str | None, *, lower: bool = False) -> str:
         name = explicit or f"{self.template.stack_name}-{logical_id}"
@@ -237,12 +285,18 @@ class Deployer:
         }
         layer_dirs = []
         for layer in props.get("Layers", []):
-            if layer not in self._layer_dirs:
-                raise DeploymentError(
-                    f"{logical_id}: layer {layer} is not defined in the template; only the "
-                    "template's own layers can be put on the import path locally"
+            if layer in self._layer_dirs:
+                layer_dirs.append(self._layer_dirs[layer])
+                continue
+            # A published layer (Powertools, a team's shared layer) cannot be downloaded
+            # offline; its packages are usually installed where the runtime runs.
+            self.report.notes.append(
+                (
+                    logical_id,
+                    f"layer {layer} is not in the template and cannot be fetched offline: "
+                    "the function imports its packages from the environment aigw runs in",
                 )
-            layer_dirs.append(self._layer_dirs[layer])
+            )
         response = self.client("lambda").create_function(
             FunctionName=name,
             Runtime=props.get("Runtime", "python3.12"),
@@ -279,13 +333,32 @@ class Deployer:
             if key in props
         }
         kwargs["Enabled"] = props.get("Enabled", True)
+        if "FilterCriteria" in props:
+            kwargs["FilterCriteria"] = props["FilterCriteria"]
         mapping = self.client("lambda").create_event_source_mapping(**kwargs)
         source = props["EventSourceArn"]
+        filters = [
+            json.loads(item["Pattern"]) if isinstance(item.get("Pattern"), str) else item["Pattern"]
+            for item in (props.get("FilterCriteria") or {}).get("Filters") or []
+        ]
+        if ":sqs:" in source:
+            self.event_sources.add_queue_mapping(
+                QueueMapping(
+                    uuid=mapping["UUID"],
+                    function_arn=mapping["FunctionArn"],
+                    queue_arn=source,
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (props.get("FunctionResponseTypes") or []),
+                    filters=filters,
+                )
+            )
         if ":dynamodb:" in source or ":kinesis:" in source:
             function_arn = mapping["FunctionArn"]
             self.event_sources.stream_mappings[(function_arn, source)] = StreamMapping(
                 batch_size=int(props.get("BatchSize", 100)),
                 maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                filters=filters,
             )
         return DeployedResource(
             logical_id, "AWS::Lambda::EventSourceMapping", mapping["UUID"], {"Id": mapping["UUID"]}

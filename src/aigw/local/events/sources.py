@@ -23,7 +23,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda import models as lambda_models
@@ -31,6 +31,7 @@ from moto.events import models as events_models
 from moto.sns import models as sns_models
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
+from aigw.local.events.queues import QueueMapping, QueuePoller, matches_filters
 from aigw.local.lambdas.bridge import LambdaBridge
 
 LOG = logging.getLogger("aigw.local.events")
@@ -45,6 +46,7 @@ class StreamMapping:
 
     batch_size: int = 100
     maximum_retry_attempts: int = -1
+    filters: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _iso(moment: datetime.datetime | float | None = None) -> str:
@@ -58,8 +60,10 @@ def _iso(moment: datetime.datetime | float | None = None) -> str:
 class EventSources:
     """Installs the patches for one running deployment; ``uninstall`` restores moto."""
 
-    def __init__(self, bridge: LambdaBridge) -> None:
+    def __init__(self, bridge: LambdaBridge, time_scale: Callable[[], float] = lambda: 1.0) -> None:
         self.bridge = bridge
+        self.time_scale = time_scale
+        self._pollers: list[QueuePoller] = []
         self.stream_mappings: dict[tuple[str, str], StreamMapping] = {}
         self._streams_paused = False
         self._originals: list[tuple[Any, str, Any]] = []
@@ -109,7 +113,30 @@ class EventSources:
         self._patch(sfn_execution.Execution, "start", start)
         self._patch(sfn_execution.BaseExecutionWorkerCommunication, "terminated", terminated)
 
+    def add_queue_mapping(self, mapping: QueueMapping) -> None:
+        """Poll a queue for a function (Lambda's SQS poller) instead of moto's delivery."""
+        from moto.awslambda.models import lambda_backends
+        from moto.sqs.models import sqs_backends
+
+        parts = mapping.queue_arn.split(":")
+        queue = sqs_backends[parts[4]][parts[3]].get_queue(parts[5])
+        # moto keys a queue's mappings by function: its synchronous delivery stops here.
+        queue.lambda_event_source_mappings.pop(mapping.function_arn, None)
+        backend = lambda_backends[parts[4]][parts[3]]
+
+        def enabled() -> bool:
+            return bool(backend.get_event_source_mapping(mapping.uuid).enabled)
+
+        poller = QueuePoller(mapping, self.bridge, enabled, self.time_scale)
+        self._pollers.append(poller)
+        poller.start()
+
+    def stop_pollers(self) -> None:
+        while self._pollers:
+            self._pollers.pop().stop()
+
     def uninstall(self) -> None:
+        self.stop_pollers()
         while self._originals:
             owner, name, original = self._originals.pop()
             setattr(owner, name, original)
@@ -199,17 +226,20 @@ class EventSources:
             created = dynamodb.get("ApproximateCreationDateTime")
             if isinstance(created, datetime.datetime):
                 dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+            stream_record = {
+                "eventID": record["eventID"],
+                "eventName": record["eventName"],
+                "eventVersion": record["eventVersion"],
+                "eventSource": "aws:dynamodb",
+                "awsRegion": region,
+                "dynamodb": dynamodb,
+                "eventSourceARN": source,
+            }
+            if not matches_filters(mapping.filters, stream_record):
+                continue  # Lambda's event filtering: dropped without an invocation
             self.bridge.async_invoker.submit(
                 function_arn,
-                {
-                    "eventID": record["eventID"],
-                    "eventName": record["eventName"],
-                    "eventVersion": record["eventVersion"],
-                    "eventSource": "aws:dynamodb",
-                    "awsRegion": region,
-                    "dynamodb": dynamodb,
-                    "eventSourceARN": source,
-                },
+                stream_record,
                 source=f"stream {source}",
                 batch_size=mapping.batch_size,
                 attempts=attempts,
