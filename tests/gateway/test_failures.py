@@ -12,11 +12,16 @@ from aigw_common.failures import classify
 @pytest.mark.parametrize(
     ("error", "code", "retryable"),
     [
-        ("Comprehend.TooManyRequestsException", "ServiceThrottled", True),
+        ("Comprehend.ThrottlingException", "ServiceThrottled", True),
+        ("Translate.TooManyRequestsException", "ServiceThrottled", True),
+        ("StepFunctions.ExecutionLimitExceeded", "ServiceThrottled", True),
+        ("DynamoDB.RequestLimitExceeded", "ServiceThrottled", True),
         ("Rekognition.ProvisionedThroughputExceededException", "ServiceThrottled", True),
         ("ThrottlingException", "ServiceThrottled", True),  # a Lambda's own error class
         ("Comprehend.InternalServerException", "ServiceUnavailable", True),
         ("SageMakerRuntime.InternalFailureException", "ServiceUnavailable", True),
+        ("Rekognition.InternalServerErrorException", "ServiceUnavailable", True),
+        ("Translate.ServiceUnavailableException", "ServiceUnavailable", True),
         ("Lambda.ServiceException", "ServiceUnavailable", True),
         ("States.Timeout", "Timeout", True),
         ("Comprehend.TextSizeLimitExceededException", "InputTooLarge", False),
@@ -39,11 +44,37 @@ def test_given_an_error_name_then_its_job_code_and_retryability(
     assert failure.message == f"{error}: it went wrong"
 
 
+@pytest.mark.parametrize(
+    ("cause", "code", "retryable"),
+    [
+        (
+            "Rate exceeded (Service: Comprehend, Status Code: 400, Request ID: r1)",
+            "ServiceThrottled",
+            True,
+        ),
+        ("(Service: Comprehend, Status Code: 503, Request ID: r2)", "ServiceUnavailable", True),
+        (
+            "User is not authorized (Service: Comprehend, Status Code: 400, Request ID: r3)",
+            "PipelineFailed",
+            False,
+        ),
+    ],
+)
+def test_given_an_error_code_the_sdk_model_lacks_then_the_cause_tells_throttling_from_outage(
+    cause: str, code: str, retryable: bool
+) -> None:
+    """Comprehend's real-time APIs throttle with ThrottlingException, which no Comprehend
+    operation models: Step Functions reports it as the SDK's Comprehend.ComprehendException."""
+    failure = classify("Comprehend.ComprehendException", cause)
+
+    assert (failure.code, failure.retryable) == (code, retryable)
+
+
 def test_given_nested_executions_then_the_innermost_error_is_reported() -> None:
     grandchild = {
         "ExecutionArn": "arn:gc",
         "Status": "FAILED",
-        "Error": "Comprehend.TooManyRequestsException",
+        "Error": "Comprehend.ThrottlingException",
         "Cause": "slow down",
     }
     child = {
@@ -57,7 +88,7 @@ def test_given_nested_executions_then_the_innermost_error_is_reported() -> None:
 
     assert (failure.code, failure.message) == (
         "ServiceThrottled",
-        "Comprehend.TooManyRequestsException: slow down",
+        "Comprehend.ThrottlingException: slow down",
     )
 
 

@@ -208,15 +208,17 @@ def test_given_an_image_when_analysed_then_the_four_raw_answers_come_back_withou
     [
         "ThrottlingException",
         "ProvisionedThroughputExceededException",
-        "LimitExceededException",
         "InternalServerError",
+        # Common errors no Rekognition operation models: Rekognition.RekognitionException.
+        "ServiceUnavailable",
+        "InternalFailure",
     ],
 )
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_given_a_transient_error_once_when_analysed_then_the_call_is_retried(
     app: LocalRuntime, rekognition: FakeRekognition, operation: str, code: str
 ) -> None:
-    rekognition.failures[operation].append(ServiceError(code, "try again", status_code=500))
+    rekognition.failures[operation].append(ServiceError(code, "try again"))
 
     result = _analyse(app, _photo(app))
 

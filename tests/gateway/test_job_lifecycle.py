@@ -314,7 +314,7 @@ def test_given_a_throttled_service_when_retried_then_the_job_succeeds(gateway: G
     def throttled_twice(params: dict[str, Any]) -> dict[str, Any]:
         calls.append(1)
         if len(calls) <= 2:
-            raise ServiceError("TooManyRequestsException", "rate exceeded")
+            raise ServiceError("ThrottlingException", "Rate exceeded")
         return gateway.fakes.detect_sentiment(params)
 
     with _override(gateway, "comprehend", "DetectSentiment", throttled_twice):
@@ -328,7 +328,7 @@ def test_given_a_service_failing_with_5xx_then_the_job_fails_as_retryable(
     gateway: Gateway,
 ) -> None:
     def broken(params: dict[str, Any]) -> dict[str, Any]:
-        raise ServiceError("InternalServerException", "service broke", status_code=500)
+        raise ServiceError("InternalServerException", "service broke")
 
     with _override(gateway, "comprehend", "DetectEntities", broken):
         job = gateway.wait(gateway.submit("text-insights", {"text": "great work"}))

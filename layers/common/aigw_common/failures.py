@@ -4,6 +4,7 @@ retryable}``: one table, so clients see the same codes whichever service failed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,7 +19,7 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
             "ProvisionedThroughputExceededException",
             "LimitExceededException",
             "RequestLimitExceeded",
-            "ExecutionLimitExceededException",
+            "ExecutionLimitExceeded",
         ),
         "ServiceThrottled",
         True,
@@ -36,8 +37,6 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
             "SdkClientException",
             "InternalDependencyException",
             "ModelNotReadyException",
-            # SageMaker Runtime's throttling is not a modeled error: it arrives unnamed.
-            "SageMakerRuntimeException",
         ),
         "ServiceUnavailable",
         True,
@@ -92,6 +91,13 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
 
 HistoryReader = Callable[[str], Iterable[dict[str, Any]]]
 
+# An aws-sdk task's error whose code the service model lacks is the SDK's base exception,
+# "<Service>.<Service>Exception" (Comprehend's throttling, any service's 503): its cause
+# ends "(Service: X, Status Code: N, Request ID: ...)", which tells what happened.
+_SDK_BASE_ERROR = re.compile(r"^(?P<service>[A-Za-z0-9]+)\.(?P=service)Exception$")
+_STATUS_CODE = re.compile(r"Status Code: (\d{3})")
+_THROTTLED = re.compile(r"throttl|rate exceeded|too many requests|slow down", re.IGNORECASE)
+
 
 def classify(
     error: str | None,
@@ -113,7 +119,7 @@ def classify(
             executions.insert(0, child["ExecutionArn"])
         error = child.get("Error") or error
         cause = child.get("Cause") or ""
-    code, retryable = _code(error)
+    code, retryable = _code(error, cause)
     step = None
     # Innermost first; Express executions keep no history on AWS, so an outer one answers.
     for arn in executions if history else []:
@@ -133,9 +139,16 @@ def _child_execution(cause: str) -> dict[str, Any] | None:
     return None
 
 
-def _code(error: str) -> tuple[str, bool]:
+def _code(error: str, cause: str) -> tuple[str, bool]:
     # Service errors are "<Service>.<Name>" (Step Functions appends "Exception" to aws-sdk
     # names); Lambda errors are the bare exception class name.
+    if _SDK_BASE_ERROR.match(error):
+        status = _STATUS_CODE.search(cause)
+        if (status and status.group(1) == "429") or _THROTTLED.search(cause):
+            return "ServiceThrottled", True
+        if status and status.group(1).startswith("5"):
+            return "ServiceUnavailable", True
+        return "PipelineFailed", False
     name = error.rsplit(".", 1)[-1]
     for names, code, retryable in _RULES:
         for known in names:
