@@ -102,9 +102,7 @@ class FakeServices:
     def translate_text(self, params: dict[str, Any]) -> dict[str, Any]:
         self._count("TranslateText")
         if params["TargetLanguageCode"] == "de":
-            raise ServiceError(
-                "UnsupportedLanguagePairException", "no model for es to de", status_code=400
-            )
+            raise ServiceError("UnsupportedLanguagePairException", "no model for es to de")
         return {
             "TranslatedText": f"[{params['TargetLanguageCode']}] {params['Text']}",
             "SourceLanguageCode": params["SourceLanguageCode"],
@@ -193,7 +191,7 @@ class FakeServices:
     def post_to_connection(self, params: dict[str, Any]) -> dict[str, Any]:
         connection_id = params["ConnectionId"]
         if connection_id in self.gone_connections:
-            raise ServiceError("GoneException", "the connection is closed", status_code=410)
+            raise ServiceError("GoneException", "the connection is closed")
         with self._lock:
             self.pushed.setdefault(connection_id, []).append(json.loads(params["Data"]))
         return {}

@@ -207,7 +207,7 @@ def test_given_a_failing_route_function_then_api_gateways_error_reaches_the_clie
     gateway: Gateway, servers: Servers
 ) -> None:
     def unavailable(params: dict[str, Any]) -> Any:
-        raise ServiceError("InternalServerError", "the table is down", status_code=500)
+        raise ServiceError("InternalServerError", "the table is down")
 
     with (
         connect(f"{servers.ws_url}?api_key={gateway.tenant.api_key}") as websocket,

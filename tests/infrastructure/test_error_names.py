@@ -2,7 +2,7 @@
 
 The names are checked against AWS, not against the local runtime: botocore's service models
 (loaded here, the ones the SDKs are generated from) give each operation's errors, and
-aigw.aws_errors the facts the models lack (common errors, how Step Functions names the
+aigw.local.aws_errors the facts the models lack (common errors, how Step Functions names the
 errors of each integration, States.*), each with its source. A misspelt or invented name
 would never match on AWS: the Retry would silently not retry, the Catch not catch.
 """
@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
-from aigw import aws_errors
-from aigw.aws_errors import (
+from aigw.local import aws_errors
+from aigw.local.aws_errors import (
     AWS_SDK_ERROR_PREFIXES,
     COMMON_ERRORS,
     DYNAMODB_OPTIMIZED_PREFIX,
@@ -323,7 +323,7 @@ def test_given_a_lambda_task_then_lambdas_transient_service_errors_are_retried(t
 
 
 def test_given_the_engines_aws_sdk_errors_then_their_prefix_is_the_one_aws_uses() -> None:
-    from aigw.local.engine_fixes import aws_sdk_error_prefix
+    from aigw.local.engine.aws_sdk import aws_sdk_error_prefix
 
     used = {
         match.group(1)

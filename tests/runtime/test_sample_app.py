@@ -204,18 +204,18 @@ def test_given_an_express_machine_when_run_synchronously_then_parallel_results_a
     }
 
 
-def test_given_a_throttled_service_when_the_sdk_task_retries_then_it_succeeds(
+def test_given_a_failing_service_when_the_sdk_task_retries_then_it_succeeds(
     app: LocalRuntime,
 ) -> None:
     calls: list[str] = []
 
-    def throttled_twice(params: dict[str, Any]) -> dict[str, Any]:
+    def failing_twice(params: dict[str, Any]) -> dict[str, Any]:
         calls.append(params["Text"])
         if len(calls) <= 2:
-            raise ServiceError("TooManyRequestsException", "rate exceeded")
+            raise ServiceError("InternalServerException", "try again")
         return {"Sentiment": "POSITIVE", "SentimentScore": {"Positive": 0.9}}
 
-    with app.providers.override("comprehend", "DetectSentiment", throttled_twice):
+    with app.providers.override("comprehend", "DetectSentiment", failing_twice):
         response = app.client("stepfunctions").start_sync_execution(
             stateMachineArn=app.arn("InsightsMachine"), input=json.dumps({"text": "great"})
         )
@@ -225,13 +225,13 @@ def test_given_a_throttled_service_when_the_sdk_task_retries_then_it_succeeds(
     assert len(calls) == 3
 
 
-def test_given_a_service_that_stays_throttled_then_the_retries_run_out_and_the_catch_fails(
+def test_given_a_service_that_keeps_failing_then_the_retries_run_out_and_the_catch_fails(
     app: LocalRuntime,
 ) -> None:
-    def always_throttled(params: dict[str, Any]) -> dict[str, Any]:
-        raise ServiceError("TooManyRequestsException", "rate exceeded")
+    def always_failing(params: dict[str, Any]) -> dict[str, Any]:
+        raise ServiceError("InternalServerException", "try again")
 
-    with app.providers.override("comprehend", "DetectSentiment", always_throttled):
+    with app.providers.override("comprehend", "DetectSentiment", always_failing):
         response = app.client("stepfunctions").start_sync_execution(
             stateMachineArn=app.arn("InsightsMachine"), input=json.dumps({"text": "great"})
         )
@@ -243,16 +243,16 @@ def test_given_a_service_that_stays_throttled_then_the_retries_run_out_and_the_c
 def test_given_a_provider_when_code_calls_the_service_then_the_modeled_error_is_raised(
     app: LocalRuntime,
 ) -> None:
-    def throttled(params: dict[str, Any]) -> dict[str, Any]:
-        raise ServiceError("TooManyRequestsException", "rate exceeded")
+    def failing(params: dict[str, Any]) -> dict[str, Any]:
+        raise ServiceError("InternalServerException", "try again")
 
     comprehend = app.client("comprehend")
     with (
-        app.providers.override("comprehend", "DetectSentiment", throttled),
-        pytest.raises(comprehend.exceptions.TooManyRequestsException) as raised,
+        app.providers.override("comprehend", "DetectSentiment", failing),
+        pytest.raises(comprehend.exceptions.InternalServerException) as raised,
     ):
         comprehend.detect_sentiment(Text="hi", LanguageCode="en")
-    assert raised.value.response["Error"]["Message"] == "rate exceeded"
+    assert raised.value.response["Error"]["Message"] == "try again"
 
 
 def test_given_no_provider_when_an_operation_is_called_then_moto_answers(

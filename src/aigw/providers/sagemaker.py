@@ -96,7 +96,7 @@ class LocalEndpoints:
             params.get("Accept", "*/*"),
         )
         if status >= 400:
-            raise ServiceError("ModelError", _model_error(name, status, answer), status_code=424)
+            raise ServiceError("ModelError", _model_error(name, status, answer))
         return {"Body": answer, "ContentType": content_type, "InvokedProductionVariant": VARIANT}
 
     def close(self) -> None:
@@ -129,7 +129,7 @@ def _post(url: str, body: bytes, content_type: str, accept: str) -> tuple[int, s
         return response.status, response.getheader("Content-Type", ""), response.read()
     except OSError as error:
         raise ServiceError(
-            "ServiceUnavailable", f"the local model server did not answer: {error}", status_code=503
+            "ServiceUnavailable", f"the local model server did not answer: {error}"
         ) from error
     finally:
         connection.close()

@@ -103,13 +103,11 @@ class Apertium:
             raise ServiceError(
                 "InternalServerException",
                 f"Apertium took longer than {TIMEOUT_S:g} s",
-                status_code=500,
             ) from None
         if done.returncode != 0:
             raise ServiceError(
                 "InternalServerException",
                 "Apertium failed: " + done.stderr.decode("utf-8", "replace").strip()[-500:],
-                status_code=500,
             )
         return done.stdout.decode("utf-8")
 

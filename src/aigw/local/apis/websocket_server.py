@@ -504,9 +504,7 @@ class LocalWebSocketServer:
         if client is not None:
             client.handshaken.wait(_HANDSHAKE_SEND_TIMEOUT)
         if client is None or client.socket.state is not State.OPEN:
-            raise ServiceError(
-                "GoneException", f"connection {params['ConnectionId']} is gone", status_code=410
-            )
+            raise ServiceError("GoneException", f"connection {params['ConnectionId']} is gone")
         return client
 
     def _post_to_connection(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -519,7 +517,7 @@ class LocalWebSocketServer:
             client.socket.send(data)
         except ConnectionClosed:
             raise ServiceError(
-                "GoneException", f"connection {client.connection_id} is gone", status_code=410
+                "GoneException", f"connection {client.connection_id} is gone"
             ) from None
         return {}
 

@@ -7,9 +7,13 @@ It is reached through botocore's ``before-call`` event, the mechanism botocore's
 ``arn:aws:states:::aws-sdk:comprehend:detectSentiment`` tasks, handlers and tests alike.
 Operations without a provider fall through to moto.
 
-A provider raises :class:`ServiceError` to answer with a modeled AWS error; the caller then
-gets the same ``ClientError`` subclass it would get from AWS (``client.exceptions.X``), so
-``Retry``/``Catch`` paths can be exercised.
+A provider raises :class:`ServiceError` to answer with an AWS error: one the operation's
+botocore model lists, or a common error every AWS API can answer (``ThrottlingException``,
+``ServiceUnavailable``; :mod:`aigw.local.aws_errors`). The caller gets what AWS sends: the status
+code and message member of that error in the model (or of the Common Errors page), and the
+client's own exception class for a modeled error (``client.exceptions.X``), a plain
+``ClientError`` for a common one, so ``Retry``/``Catch`` paths see the real names. An error
+the operation cannot answer is a bug in the provider: :class:`ProviderContractError`.
 """
 
 from __future__ import annotations
@@ -25,17 +29,25 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 
+from aigw.local.aws_errors import error_facts
+
 Provider = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
 class ServiceError(Exception):
-    """A modeled AWS service error, e.g. ``ServiceError("ThrottlingException", "slow down")``."""
+    """An AWS service error, e.g. ``ServiceError("ThrottlingException", "Rate exceeded")``.
 
-    def __init__(self, code: str, message: str, *, status_code: int = 400) -> None:
+    Its HTTP status and shape come from the operation's model when it is answered.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.status_code = status_code
+
+
+class ProviderContractError(LookupError):
+    """A provider raised an error code the operation it answers can never answer on AWS."""
 
 
 def _normalise_operation(operation: str) -> str:
@@ -95,13 +107,28 @@ class ProviderRegistry:
 registry = ProviderRegistry()
 
 
-def _metadata(status_code: int) -> dict[str, Any]:
+def _metadata(status_code: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "HTTPStatusCode": status_code,
         "RequestId": str(uuid.uuid4()),
-        "HTTPHeaders": {},
+        "HTTPHeaders": headers or {},
         "RetryAttempts": 0,
     }
+
+
+def _error_response(service: str, operation: str, error: ServiceError) -> dict[str, Any]:
+    """The parsed response botocore makes of AWS's answer with this error."""
+    try:
+        facts = error_facts(service, operation, error.code)
+    except LookupError as unknown:
+        raise ProviderContractError(str(unknown)) from None
+    parsed: dict[str, Any] = {
+        "Error": {"Code": error.code, "Message": error.message},
+        "ResponseMetadata": _metadata(facts.status, {"x-amzn-errortype": error.code}),
+    }
+    if facts.message_member:
+        parsed[facts.message_member] = error.message
+    return parsed
 
 
 _PARAMS_KEY = "aigw_api_params"
@@ -116,18 +143,16 @@ def _remember_api_params(params: dict[str, Any], context: dict[str, Any], **_: A
 def _answer_from_provider(
     model: Any, context: dict[str, Any], **_: Any
 ) -> tuple[AWSResponse, dict[str, Any]] | None:
-    provider = registry.lookup(model.service_model.service_name, model.name)
+    service = model.service_model.service_name
+    provider = registry.lookup(service, model.name)
     if provider is None:
         return None
     try:
         response = dict(provider(copy.deepcopy(context.get(_PARAMS_KEY, {}))))
     except ServiceError as error:
-        parsed = {
-            "Error": {"Code": error.code, "Message": error.message},
-            "Message": error.message,
-            "ResponseMetadata": _metadata(error.status_code),
-        }
-        return AWSResponse(None, error.status_code, {}, None), parsed
+        parsed = _error_response(service, model.name, error)
+        status = parsed["ResponseMetadata"]["HTTPStatusCode"]
+        return AWSResponse(None, status, {}, None), parsed
     response["ResponseMetadata"] = _metadata(200)
     return AWSResponse(None, 200, {}, None), response
 

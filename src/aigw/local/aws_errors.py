@@ -11,7 +11,7 @@ What they leave out is here, with where it comes from:
 * the ``States.*`` error names of the Amazon States Language.
 
 The state machines' Retry/Catch names (tests/infrastructure/test_error_names.py) and the
-errors the local providers answer with (``aigw.local.providers``) are checked against the
+errors the local providers answer with (``aigw.local.services.providers``) are checked against the
 models and these tables. docs/aws-fidelity.md lists every fact with its source.
 """
 
@@ -122,7 +122,8 @@ class ServiceErrorFacts:
     status: int
     sender_fault: bool
     kind: Kind
-    #: The member of the error shape that carries the message (``Message``/``message``), if any.
+    #: The error shape's member that carries the message (``Message``/``message``): botocore
+    #: puts it at the top of the parsed error too. None when the shape has none.
     message_member: str | None
     modeled: bool
 
@@ -155,8 +156,9 @@ def error_facts(service: str, operation: str, code: str) -> ServiceErrorFacts:
         return ServiceErrorFacts(code, status, not server, kind, member, modeled=True)
     common = COMMON_ERRORS.get(code)
     if common is not None:
+        # No shape: the parsed error has only its Error {Code, Message}.
         return ServiceErrorFacts(
-            code, common.status, common.status < 500, common.kind, "message", modeled=False
+            code, common.status, common.status < 500, common.kind, None, modeled=False
         )
     raise LookupError(
         f"{service} {operation} cannot answer {code}: it is neither one of the operation's "
