@@ -18,10 +18,10 @@ from botocore.exceptions import ClientError
 
 from aigw.local.aws_errors import COMMON_ERRORS, error_facts, modeled_errors
 from aigw.local.services.providers import ProviderContractError, ProviderRegistry, ServiceError
-from aigw.providers import documents, images, sagemaker, simulated, text, translate
+from aigw.providers import bedrock, documents, images, sagemaker, simulated, text, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_MODULES = [documents, images, sagemaker, simulated, text, translate]
+PROVIDER_MODULES = [bedrock, documents, images, sagemaker, simulated, text, translate]
 
 
 class _Capture(ProviderRegistry):
