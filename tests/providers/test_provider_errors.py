@@ -46,6 +46,8 @@ def _raised_codes(path: Path) -> Iterator[tuple[int, str | None]]:
         ):
             first = node.args[0] if node.args else None
             literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+            # The status comes from the model: nothing else may be passed.
+            assert not node.keywords and len(node.args) == 2, f"{path.name}:{node.lineno}"
             yield node.lineno, first.value if literal else None  # type: ignore[union-attr]
 
 

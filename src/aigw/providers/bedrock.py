@@ -273,9 +273,7 @@ class LocalBedrock:
                 stop_sequences=stop_sequences,
             )
         except ModelNotInstalled as error:
-            raise ServiceError(
-                "AccessDeniedException", f"{INSTALL_HINT} [{error}]", status_code=403
-            ) from error
+            raise ServiceError("AccessDeniedException", f"{INSTALL_HINT} [{error}]") from error
         return {
             "output": {"message": {"role": "assistant", "content": [{"text": result.text}]}},
             "stopReason": result.stop_reason,
