@@ -119,10 +119,12 @@ class _Generator:
                     for status, answer in operation["responses"].items()
                     if status.startswith("2")
                 )
-                ref = success["content"]["application/json"]["schema"]["$ref"]
+                # An answer without a body (204) has no model.
+                content = success.get("content", {}).get("application/json")
+                model = content["schema"]["$ref"].rsplit("/", 1)[1] if content else None
                 lines.append(
                     f'    "{operation["operationId"]}": Operation('
-                    f'"{method.upper()}", "{path}", {ref.rsplit("/", 1)[1]}),'
+                    f'"{method.upper()}", "{path}", {model}),'
                 )
         lines.append("}")
         return lines
@@ -139,7 +141,7 @@ class _Generator:
             *self.classes,
             "class Operation(NamedTuple):\n"
             '    """One API operation: its method, its path and the model of its answer."""\n\n'
-            "    method: str\n    path: str\n    response: type[BaseModel]",
+            "    method: str\n    path: str\n    response: type[BaseModel] | None",
             "\n".join(self._operations()),
             f"PIPELINES = {tuple(pipelines)!r}",
             "#: Whether a pipeline runs synchronously (POST /run) or only as a job.\n"

@@ -1,4 +1,5 @@
-"""The REST API: pipelines, uploads, jobs and synchronous runs (SPEC §4).
+"""The REST API: pipelines, uploads, jobs, synchronous runs (SPEC §4) and prompt templates
+(SPEC §7).
 
 Thin routes over ``service.py``; errors become ``{"error": {code, message, request_id}}``
 in exactly one place (``_gateway_error``). The tenant comes from the authorizer's context,
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 from aigw_common.errors import GatewayError, InvalidInput, RateLimited, Unauthorized
 from aigw_common.json_input import parse_json
+from aigw_common.prompts import check_definition, check_name
 from aigw_common.settings import load_settings
 
 
@@ -110,6 +112,60 @@ def cancel_job(job_id: str) -> Response:
 @app.post("/run/<pipeline>")
 def run_pipeline(pipeline: str) -> Response:
     return _json(200, service.run(_tenant(), pipeline, _body()))
+
+
+@app.post("/prompts")
+def create_prompt() -> Response:
+    body = _body()
+    name = check_name(body.get("name"))
+    definition = check_definition(body, service.models.models)
+    created, new = service.prompts.create(_tenant(), name, definition)
+    # 200: the same definition again (a retry), nothing created.
+    return _json(201 if new else 200, created.to_api(latest_version=created.version))
+
+
+@app.put("/prompts/<name>")
+def add_prompt_version(name: str) -> Response:
+    definition = check_definition(_body(), service.models.models)
+    added, new = service.prompts.add_version(_tenant(), check_name(name), definition)
+    return _json(201 if new else 200, added.to_api(latest_version=added.version))
+
+
+@app.get("/prompts")
+def list_prompts() -> Response:
+    query = app.current_event.query_string_parameters or {}
+    limit = _integer(query, "limit", 50, 1, 100)
+    found, token = service.prompts.list(_tenant(), limit=limit, next_token=query.get("next_token"))
+    body: dict[str, Any] = {"prompts": found}
+    if token:
+        body["next_token"] = token
+    return _json(200, body)
+
+
+@app.get("/prompts/<name>")
+def get_prompt(name: str) -> Response:
+    query = app.current_event.query_string_parameters or {}
+    version = _integer(query, "version", None, 1, 999_999)
+    found, latest = service.prompts.get(_tenant(), check_name(name), version)
+    return _json(200, found.to_api(latest_version=latest))
+
+
+@app.delete("/prompts/<name>")
+def delete_prompt(name: str) -> Response:
+    service.prompts.delete(_tenant(), check_name(name))
+    return Response(status_code=204, content_type="application/json", body="")
+
+
+def _integer(query: dict[str, str], name: str, default: Any, low: int, high: int) -> Any:
+    if name not in query:
+        return default
+    try:
+        value = int(query[name])
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be an integer from {low} to {high}")
+    return value
 
 
 @app.exception_handler(GatewayError)

@@ -32,8 +32,11 @@ from aigw_common.failures import classify
 from aigw_common.ids import is_job_id, new_job_id
 from aigw_common.jobs import JobRepository
 from aigw_common.json_input import excerpt
+from aigw_common.llm import ModelCatalogue
 from aigw_common.models import Job, JobStatus, utc_now
 from aigw_common.pipelines import Submission, catalogue, get_pipeline, normalize, prepare
+from aigw_common.prompt_repository import PromptRepository
+from aigw_common.prompts import PromptVersion
 from aigw_common.settings import load_settings
 
 UPLOAD_URL_SECONDS = 900
@@ -49,6 +52,12 @@ class Settings(BaseModel):
     document_insights_arn: str
     image_insights_arn: str
     predict_arn: str
+    llm_generate_arn: str
+    document_summary_arn: str
+    prompts_table: str
+    #: The Bedrock models and inference profiles the gateway may call (comma-separated).
+    llm_models: str
+    llm_default_model: str
 
     def state_machine(self, pipeline: str) -> str:
         return getattr(self, pipeline.replace("-", "_") + "_arn")
@@ -58,6 +67,8 @@ class JobService:
     def __init__(self, settings: Settings, dynamodb: Any, s3: Any, sfn: Any) -> None:
         self.settings = settings
         self.jobs = JobRepository(settings.jobs_table, dynamodb)
+        self.prompts = PromptRepository(settings.prompts_table, dynamodb)
+        self.models = ModelCatalogue.from_setting(settings.llm_models, settings.llm_default_model)
         self.s3 = s3
         self.sfn = sfn
 
@@ -169,7 +180,7 @@ class JobService:
         # The full extraction (every page's lines) is an object of the gateway's bucket:
         # clients get a presigned GET for it, as for a result stored in S3.
         if (
-            job.pipeline == "document-insights"
+            job.pipeline in ("document-insights", "document-summary")
             and isinstance(document, dict)
             and document.get("bucket") == self.settings.documents_bucket
             and document.get("key")
@@ -289,8 +300,20 @@ class JobService:
             options = {}
         if not isinstance(pipeline_input, dict) or not isinstance(options, dict):
             raise InvalidInput("input and options must be JSON objects")
+
+        def read_prompt(name: str, version: int | None) -> PromptVersion:
+            try:
+                return self.prompts.get(tenant_id, name, version)[0]
+            except NotFound as error:
+                raise InvalidInput(f"input.prompt: {error.message}") from None
+
         submission = Submission(
-            tenant_id, job_id, self.settings.documents_bucket, self._write_object
+            tenant_id,
+            job_id,
+            self.settings.documents_bucket,
+            self._write_object,
+            models=self.models,
+            read_prompt=read_prompt,
         )
         prepared = prepare(get_pipeline(name), pipeline_input, options, submission)
         return pipeline_input, options, prepared
@@ -316,6 +339,10 @@ def _summary(pipeline_input: dict[str, Any]) -> dict[str, Any]:
             summary[inline.removesuffix("_base64") + "_inline"] = True
     if "model" in pipeline_input:
         summary["model"] = pipeline_input["model"]
+    if "prompt" in pipeline_input:
+        summary["prompt"] = pipeline_input["prompt"]
+    if "messages" in pipeline_input:
+        summary["messages"] = len(pipeline_input["messages"])
     return summary
 
 

@@ -76,7 +76,23 @@ def _parser() -> argparse.ArgumentParser:
     job_input.add_argument("pipeline", help="text-insights, document-insights, …")
     job_input.add_argument(
         "input",
-        help="a file, text, a JSON object (the input as is) or - for stdin",
+        nargs="?",
+        help="a file, text, a JSON object (the input as is) or - for stdin "
+        "(llm-generate: the user's message; or use --prompt)",
+    )
+    job_input.add_argument(
+        "-p",
+        "--prompt",
+        metavar="NAME[@VERSION]",
+        help="llm-generate: run this prompt template (with its --var values)",
+    )
+    job_input.add_argument(
+        "-V",
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a prompt template variable (VALUE parsed as JSON when it is JSON), repeatable",
     )
     job_input.add_argument(
         "-O",
@@ -121,6 +137,48 @@ def _parser() -> argparse.ArgumentParser:
     result = command("result", "show a job's result (summary, or --json, or -o FILE)")
     result.add_argument("job_id")
     result.add_argument("-o", "--output", help="write the result's JSON to this file")
+
+    prompts = commands.add_parser(
+        "prompts",
+        help="manage prompt templates (versioned, per tenant)",
+        description="Prompt templates: `{{variable}}` is substituted, nothing else; every "
+        "version stays as it was (run one with `aigw run llm-generate --prompt NAME@VERSION`).",
+    )
+    prompt_commands = prompts.add_subparsers(dest="prompts_command", required=True)
+    definition = argparse.ArgumentParser(add_help=False)
+    definition.add_argument("name")
+    definition.add_argument(
+        "-t", "--template", required=True, help="the user message: text, or @FILE to read it"
+    )
+    definition.add_argument(
+        "--variables",
+        default=None,
+        help="the JSON Schema of the variables (JSON, or @FILE); default: every {{variable}} "
+        "of the template, a required string",
+    )
+    definition.add_argument("--system", help="a system prompt: text, or @FILE")
+    definition.add_argument("--model", help="the model this prompt runs on by default")
+    definition.add_argument(
+        "-O",
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a default parameter (max_tokens, temperature, top_p, stop_sequences), repeatable",
+    )
+
+    def prompt_command(name: str, help: str, *parents: argparse.ArgumentParser) -> Any:
+        return prompt_commands.add_parser(
+            name, help=help, description=help, parents=[*parents, connection]
+        )
+
+    prompt_command("create", "create a prompt template (its version 1)", definition)
+    prompt_command("update", "add a version to a prompt template", definition)
+    prompt_command("list", "list your prompt templates")
+    show = prompt_command("show", "show a version of a prompt template (the latest by default)")
+    show.add_argument("name", metavar="NAME[@VERSION]")
+    delete = prompt_command("delete", "delete a prompt template and all its versions")
+    delete.add_argument("name")
 
     tenants = commands.add_parser("tenants", help="admin: manage tenants")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
@@ -172,37 +230,58 @@ def _dump(model: Any) -> Any:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any] | None:
-    options: dict[str, Any] = {}
-    for option in args.option:
-        name, equals, value = option.partition("=")
+    return _pairs(args.option, "--option") or None
+
+
+def _pairs(pairs: list[str], flag: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
         if not equals or not name:
-            raise _Failure(f"--option {option!r}: expected NAME=VALUE", EXIT_USAGE)
+            raise _Failure(f"{flag} {pair!r}: expected NAME=VALUE", EXIT_USAGE)
         try:
-            options[name] = json.loads(value)
+            values[name] = json.loads(value)
         except ValueError:
-            options[name] = value
-    return options or None
+            values[name] = value
+    return values
+
+
+def _job_input(client: Client, args: argparse.Namespace) -> dict[str, Any]:
+    """The job input from the command line (see :func:`_input`), or a prompt template run."""
+    if args.prompt is not None or args.var:
+        if args.pipeline != "llm-generate" or args.prompt is None or args.input is not None:
+            raise _Failure(
+                "--prompt and --var are for llm-generate, with no other input", EXIT_USAGE
+            )
+        return {"prompt": args.prompt, "variables": _pairs(args.var, "--var")}
+    if args.input is None:
+        raise _Failure("give the input (or, for llm-generate, --prompt)", EXIT_USAGE)
+    return _input(client, args.pipeline, args.input, args.inline)
 
 
 def _input(client: Client, pipeline: str, value: str, inline: bool) -> dict[str, Any]:
     """The job input from the command line: a JSON object as is; for text-insights text
-    (or a text file, or stdin); for documents and images a file, uploaded or inline."""
+    (or a text file, or stdin), for llm-generate the user's message; for documents and
+    images a file, uploaded or inline."""
     text = sys.stdin.read() if value == "-" else None
     source = text if text is not None else value
     if source.lstrip().startswith("{"):
         try:
             parsed = json.loads(source)
         except ValueError as error:
-            if pipeline != "text-insights":  # there it is just text
+            if pipeline not in ("text-insights", "llm-generate"):  # there it is just text
                 raise _Failure(f"the input is not valid JSON: {error}", EXIT_USAGE) from None
         else:
             if isinstance(parsed, dict):
                 return parsed
     path = Path(value)
-    if pipeline == "text-insights":
+    if pipeline in ("text-insights", "llm-generate"):
         if text is None and path.is_file():
             text = path.read_text(encoding="utf-8")
-        return {"text": text if text is not None else value}
+        text = text if text is not None else value
+        if pipeline == "llm-generate":
+            return {"messages": [{"role": "user", "content": text}]}
+        return {"text": text}
     if text is not None or not path.is_file():
         raise _Failure(f"{value}: no such file (give a file, or the input as JSON)", EXIT_USAGE)
     if pipeline == "predict":
@@ -278,7 +357,7 @@ def _cmd_pipelines(client: Client, args: argparse.Namespace) -> int:
 
 
 def _cmd_submit(client: Client, args: argparse.Namespace) -> int:
-    job_input = _input(client, args.pipeline, args.input, args.inline)
+    job_input = _job_input(client, args)
     from aigw.client import AUTO
 
     key = args.idempotency_key or AUTO
@@ -298,7 +377,7 @@ def _cmd_run(client: Client, args: argparse.Namespace) -> int:
     if PIPELINE_MODES.get(args.pipeline) == "async":
         args.wait, args.idempotency_key = True, None
         return _cmd_submit(client, args)
-    answer = client.run(args.pipeline, _input(client, args.pipeline, args.input, args.inline))
+    answer = client.run(args.pipeline, _job_input(client, args), _options(args))
     if args.json:
         _print_json(_dump(answer))
     else:
@@ -390,6 +469,101 @@ def _cmd_result(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _text_or_file(value: str | None) -> str | None:
+    """``@FILE`` reads the file; anything else is the text itself."""
+    if value is None or not value.startswith("@"):
+        return value
+    try:
+        return Path(value[1:]).read_text(encoding="utf-8")
+    except OSError as error:
+        raise _Failure(f"{value}: {error.strerror or error}", EXIT_USAGE) from None
+
+
+def _placeholders(text: str) -> list[str]:
+    """The ``{{variable}}`` names of a template, once each (the gateway checks the rest)."""
+    import re
+
+    names = re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", text)
+    return list(dict.fromkeys(names))
+
+
+def _prompt_definition(args: argparse.Namespace) -> dict[str, Any]:
+    template = _text_or_file(args.template) or ""
+    system = _text_or_file(args.system)
+    raw_schema = _text_or_file(args.variables)
+    if raw_schema is None:
+        names = _placeholders(template + "\n" + (system or ""))
+        schema: Any = {
+            "type": "object",
+            "properties": {name: {"type": "string"} for name in names},
+            "required": names,
+        }
+    else:
+        try:
+            schema = json.loads(raw_schema)
+        except ValueError as error:
+            raise _Failure(f"--variables is not valid JSON: {error}", EXIT_USAGE) from None
+    return {
+        "template": template,
+        "variables": schema,
+        "system": system,
+        "model": args.model,
+        "parameters": _options(args),
+    }
+
+
+def _show_prompt(prompt: Any) -> str:
+    lines = [f"Prompt:    {prompt.name}@{prompt.version} (latest {prompt.latest_version})"]
+    lines.append(f"Created:   {prompt.created_at}")
+    if prompt.model:
+        lines.append(f"Model:     {prompt.model}")
+    if prompt.parameters:
+        lines.append("Defaults:  " + ", ".join(f"{k}={v}" for k, v in prompt.parameters.items()))
+    names = ", ".join(sorted((prompt.variables.get("properties") or {}).keys()))
+    lines.append(f"Variables: {names or 'none'}")
+    if prompt.system:
+        lines += ["System:", *("  " + line for line in prompt.system.splitlines())]
+    lines += ["Template:", *("  " + line for line in prompt.template.splitlines())]
+    return "\n".join(lines)
+
+
+def _cmd_prompts(client: Client, args: argparse.Namespace) -> int:
+    from aigw.client.display import table
+
+    command = args.prompts_command
+    if command in ("create", "update"):
+        body = _prompt_definition(args)
+        if command == "create":
+            prompt = client.create_prompt(args.name, **body)
+        else:
+            prompt = client.add_prompt_version(args.name, **body)
+        if args.json:
+            _print_json(_dump(prompt))
+        else:
+            print(f"{prompt.name}@{prompt.version}")
+    elif command == "list":
+        found = list(client.prompts())
+        if args.json:
+            _print_json([_dump(prompt) for prompt in found])
+        else:
+            rows = [[p.name, p.latest_version, p.updated_at] for p in found]
+            print(table(rows, ["PROMPT", "LATEST", "UPDATED"]))
+    elif command == "show":
+        name, _, version = args.name.partition("@")
+        if version and not version.isdigit():
+            raise _Failure(f"{args.name}: expected NAME or NAME@VERSION", EXIT_USAGE)
+        prompt = client.prompt(name, int(version) if version else None)
+        if args.json:
+            _print_json(_dump(prompt))
+        else:
+            print(_show_prompt(prompt))
+    else:
+        client.delete_prompt(args.name)
+        if not args.json:
+            print(f"deleted {args.name}")
+    return EXIT_OK
+
+
 def _cmd_tenants(args: argparse.Namespace) -> int:
     from botocore.exceptions import (
         BotoCoreError,
@@ -431,6 +605,7 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
     "jobs": _cmd_jobs,
     "cancel": _cmd_cancel,
     "result": _cmd_result,
+    "prompts": _cmd_prompts,
 }
 
 

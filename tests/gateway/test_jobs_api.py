@@ -131,8 +131,17 @@ def test_given_the_pipelines_route_then_each_has_mode_and_input_schema(gateway: 
 
     assert answer.status == 200
     pipelines = {p["name"]: p for p in answer.json()["pipelines"]}
-    assert set(pipelines) == {"text-insights", "document-insights", "image-insights", "predict"}
+    assert set(pipelines) == {
+        "text-insights",
+        "document-insights",
+        "image-insights",
+        "predict",
+        "llm-generate",
+        "document-summary",
+    }
     assert pipelines["document-insights"]["mode"] == "async"
+    assert pipelines["document-summary"]["mode"] == "async"
+    assert pipelines["llm-generate"]["mode"] == "sync"
     assert pipelines["text-insights"]["input_schema"]["required"] == ["text"]
 
 

@@ -4,8 +4,8 @@ They are what a developer feeds `sam local invoke -e` or reads to learn an event
 so they must stay true to the handlers. What the events name (the tenant "acme" with the
 sample API key, its jobs, the WebSocket connection) is seeded first. The text job's events
 tell one story: submitted, read, finalized, streamed, pushed over a WebSocket. (The
-document, Textract and predict events are run by test_document_pipeline.py and
-test_predict_pipeline.py.)
+document, Textract, predict and PII-masking events are run by test_document_pipeline.py,
+test_predict_pipeline.py and test_llm_pipelines.py.)
 """
 
 from __future__ import annotations
@@ -220,7 +220,11 @@ def test_given_every_sample_event_then_one_of_these_tests_or_a_pipeline_test_run
     here = Path(__file__).read_text()
     elsewhere = "".join(
         (Path(__file__).parent / name).read_text()
-        for name in ("test_document_pipeline.py", "test_predict_pipeline.py")
+        for name in (
+            "test_document_pipeline.py",
+            "test_predict_pipeline.py",
+            "test_llm_pipelines.py",
+        )
     )
 
     unused = [path.name for path in EVENTS.glob("*.json") if path.name not in here + elsewhere]

@@ -69,11 +69,13 @@ NOT_RETRYABLE = re.compile(
 )
 
 #: Callback Tasks (.waitForTaskToken) that have no HeartbeatSeconds, and why.
+_TEXTRACT_SENDS_NO_HEARTBEATS = (
+    "Textract sends no heartbeats while it works (only its completion over SNS), so a "
+    "heartbeat would only time the step out early; TimeoutSeconds bounds the wait"
+)
 CALLBACKS_WITHOUT_HEARTBEAT = {
-    ("document-insights.asl.json", "StartTextract"): (
-        "Textract sends no heartbeats while it works (only its completion over SNS), so a "
-        "heartbeat would only time the step out early; TimeoutSeconds bounds the wait"
-    ),
+    ("document-insights.asl.json", "StartTextract"): _TEXTRACT_SENDS_NO_HEARTBEATS,
+    ("document-summary.asl.json", "StartTextract"): _TEXTRACT_SENDS_NO_HEARTBEATS,
 }
 
 

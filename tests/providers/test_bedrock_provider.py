@@ -72,7 +72,7 @@ def _stop_reasons() -> list[str]:
     return model.shape_for("StopReason").enum
 
 
-def test_given_a_question_at_temperature_zero_when_asked_twice_then_the_same_real_answer_in_bedrocks_shape(  # noqa: E501
+def test_given_temperature_zero_when_asked_twice_then_one_real_answer_in_bedrocks_shape(
     client: Any, local: bedrock.LocalBedrock
 ) -> None:
     first = client.converse(**_question())

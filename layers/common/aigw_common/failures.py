@@ -41,7 +41,7 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
         "ServiceUnavailable",
         True,
     ),
-    (("States.Timeout", "States.HeartbeatTimeout"), "Timeout", True),
+    (("States.Timeout", "States.HeartbeatTimeout", "ModelTimeoutException"), "Timeout", True),
     (
         (
             "UnsupportedLanguageException",
@@ -63,6 +63,7 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
             "InvalidImageFormatException",
             "TextractJobFailed",
             "Textract.JobFailed",
+            "DocumentHasNoText",
         ),
         "InvalidDocument",
         False,
@@ -78,6 +79,12 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
             "InvalidModelOutput",
         ),
         "InvalidInput",
+        False,
+    ),
+    # A Bedrock model the account may not use (model access, Region): not the input's fault.
+    (
+        ("BedrockRuntime.AccessDeniedException", "BedrockRuntime.ResourceNotFoundException"),
+        "ModelNotAvailable",
         False,
     ),
     (

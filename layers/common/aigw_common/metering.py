@@ -16,12 +16,14 @@ Every pipeline has two pure functions here:
 
 Units follow each service's billing unit: Comprehend 100-character units with a 3-unit
 minimum per request, Translate characters of source text, Textract pages per API (text
-detection, or analysis per feature), Rekognition images per API, SageMaker requests.
+detection, or analysis per feature), Rekognition images per API, SageMaker requests,
+Bedrock input and output tokens per model.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -290,6 +292,99 @@ def _predict(meter: Meter) -> None:
     meter.add("sagemaker-runtime", "InvokeEndpoint", "request", 1)
 
 
+# ---------------------------------------------------------------------------- LLMs (Bedrock)
+
+#: A cross-Region inference profile id is a geography and the model's id; Bedrock bills it
+#: at the model's price in the source Region.
+_PROFILE_GEOGRAPHY = re.compile(r"^(us|us-gov|eu|apac|ca|jp|au|global)\.")
+#: Estimates: a token is at least a byte of text (byte-level tokenizers), and a chat
+#: template wraps the prompt in a few dozen tokens more.
+TEMPLATE_TOKENS = 100
+#: document-summary's instructions and document text, for estimates (its first 25,000 bytes).
+SUMMARY_DOCUMENT_BYTES = 25_000
+
+
+def bedrock_unit(model: str, kind: str) -> str:
+    """The price table's unit for a model's ``input`` or ``output`` tokens."""
+    return f"{_PROFILE_GEOGRAPHY.sub('', model, count=1)} {kind} token"
+
+
+def _measure_generation(meter: Meter, raw: dict[str, Any]) -> None:
+    # The PII masking's DetectPiiEntities calls, one per text block, then the tokens of the
+    # one model that answered (a throttled or failed attempt is not billed).
+    for characters in raw.get("pii_blocks") or []:
+        meter.comprehend("DetectPiiEntities", int(characters))
+    tokens = raw.get("usage") or {}
+    model = str(raw["model"])
+    meter.add(
+        "bedrock-runtime", "Converse", bedrock_unit(model, "input"), tokens.get("InputTokens", 0)
+    )
+    meter.add(
+        "bedrock-runtime", "Converse", bedrock_unit(model, "output"), tokens.get("OutputTokens", 0)
+    )
+
+
+def _estimate_generation(meter: Meter, llm: dict[str, Any], blocks: list[int]) -> None:
+    """``blocks``: the characters of each text block the model is sent (UTF-8 bytes bound a
+    block's tokens, characters its Comprehend units)."""
+    if llm.get("redact_pii"):
+        for characters in blocks:
+            meter.comprehend("DetectPiiEntities", characters)
+    input_tokens = sum(blocks) * 4 + TEMPLATE_TOKENS  # at most 4 UTF-8 bytes a character
+    output_tokens = int(llm["inference"]["MaxTokens"])
+
+    def cost(model: str) -> Decimal:
+        return (
+            meter.prices.price("bedrock-runtime", "Converse", bedrock_unit(model, "input")).usd
+            * input_tokens
+            + meter.prices.price("bedrock-runtime", "Converse", bedrock_unit(model, "output")).usd
+            * output_tokens
+        )
+
+    # Any model of the list may be the one that answers: reserve for the dearest.
+    model = max(llm["models"], key=cost)
+    meter.add("bedrock-runtime", "Converse", bedrock_unit(model, "input"), input_tokens)
+    meter.add("bedrock-runtime", "Converse", bedrock_unit(model, "output"), output_tokens)
+
+
+def _measure_llm_generate(
+    meter: Meter, prepared: dict[str, Any], options: dict[str, Any], raw: dict[str, Any]
+) -> None:
+    _measure_generation(meter, raw)
+
+
+def _estimate_llm_generate(
+    meter: Meter, prepared: dict[str, Any], options: dict[str, Any], _: ObjectFacts | None
+) -> None:
+    blocks = [len(block["Text"]) for block in prepared["system"]]
+    for message in prepared["messages"]:
+        blocks += [len(block["Text"]) for block in message["Content"]]
+    _estimate_generation(meter, prepared, blocks)
+
+
+def _measure_document_summary(
+    meter: Meter, prepared: dict[str, Any], options: dict[str, Any], raw: dict[str, Any]
+) -> None:
+    _textract(meter, {}, int(raw["document"]["pages"]))
+    _measure_generation(meter, raw["summary"])
+
+
+def _estimate_document_summary(
+    meter: Meter, prepared: dict[str, Any], options: dict[str, Any], facts: ObjectFacts | None
+) -> None:
+    size = facts.size if facts is not None else BYTES_PER_PAGE
+    single = facts is not None and facts.single_page
+    pages = 1 if single else min(MAX_PAGES, max(1, math.ceil(size / BYTES_PER_PAGE)))
+    _textract(meter, {}, pages)
+    llm = prepared["llm"]
+    characters = min(SUMMARY_DOCUMENT_BYTES, pages * CHARACTERS_PER_PAGE)
+    blocks = [len(block["Text"]) for block in llm["system"]]
+    blocks += [CHUNK_BYTES] * (characters // CHUNK_BYTES)
+    if characters % CHUNK_BYTES:
+        blocks.append(characters % CHUNK_BYTES)
+    _estimate_generation(meter, llm, blocks)
+
+
 # ---------------------------------------------------------------------------- entry points
 
 Measure = Callable[[Meter, dict[str, Any], dict[str, Any], Any], None]
@@ -300,12 +395,16 @@ MEASURES: dict[str, Measure] = {
     "document-insights": _measure_document,
     "image-insights": lambda meter, *_: _images(meter),
     "predict": lambda meter, *_: _predict(meter),
+    "llm-generate": _measure_llm_generate,
+    "document-summary": _measure_document_summary,
 }
 ESTIMATES: dict[str, Estimate] = {
     "text-insights": _estimate_text,
     "document-insights": _estimate_document,
     "image-insights": lambda meter, *_: _images(meter),
     "predict": lambda meter, *_: _predict(meter),
+    "llm-generate": _estimate_llm_generate,
+    "document-summary": _estimate_document_summary,
 }
 
 

@@ -18,8 +18,15 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from aigw_common.errors import InvalidInput, NotFound, PayloadTooLarge
+from aigw_common.errors import Internal, InvalidInput, NotFound, PayloadTooLarge
 from aigw_common.json_input import excerpt, schema_error_message
+from aigw_common.llm import (
+    ModelCatalogue,
+    PromptReader,
+    normalize_generation,
+    prepare_generate,
+    prepare_summary,
+)
 from aigw_common.text import Chunk, merge_insights, split_text
 
 #: Text jobs, in UTF-8 bytes: the per-chunk answers (entities, key phrases, PII) of this
@@ -35,12 +42,20 @@ ObjectWriter = Callable[[str, bytes], None]
 
 @dataclass(frozen=True)
 class Submission:
-    """Who submits and where inline files go."""
+    """Who submits, where inline files go and, for the LLM pipelines, the models the gateway
+    may call and how the tenant's prompt templates are read."""
 
     tenant_id: str
     job_id: str
     bucket: str
     write_object: ObjectWriter
+    models: ModelCatalogue | None = None
+    read_prompt: PromptReader | None = None
+
+    def llm(self) -> tuple[ModelCatalogue, PromptReader]:
+        if self.models is None or self.read_prompt is None:
+            raise Internal("the LLM pipelines are not configured for this function")
+        return self.models, self.read_prompt
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,11 @@ def prepare(
         return _prepare_object(pipeline_input, inline_field, who)
     if pipeline.name == "predict":
         _check_feature_names(pipeline_input["features"])
+    if pipeline.name == "llm-generate":
+        return prepare_generate(pipeline_input, options, *who.llm())
+    if pipeline.name == "document-summary":
+        llm = prepare_summary(options, who.llm()[0])
+        return {**_prepare_object(pipeline_input, "document_base64", who), "llm": llm}
     return dict(pipeline_input)
 
 
@@ -172,6 +192,13 @@ def normalize(pipeline_name: str, raw: Any, prepared_input: dict[str, Any]) -> d
         return merge_insights(raw, _chunks(prepared_input))
     if pipeline_name == "image-insights":
         return _normalize_image(raw)
+    if pipeline_name == "llm-generate":
+        return normalize_generation(raw, prepared_input)
+    if pipeline_name == "document-summary":
+        return {
+            "document": raw["document"],
+            "summary": normalize_generation(raw["summary"], prepared_input["llm"]),
+        }
     if pipeline_name == "document-insights":
         insights = raw.get("insights")
         return {

@@ -32,7 +32,7 @@ from aigw.client.errors import (
     UpstreamError,
     WaitTimeoutError,
 )
-from aigw.client.models import Job, JobList, RunResult, SubmittedJob
+from aigw.client.models import Job, JobList, Prompt, RunResult, SubmittedJob
 from aigw.client.sync import Client
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "JobUpdate",
     "NotFoundError",
     "PayloadTooLargeError",
+    "Prompt",
     "RateLimitedError",
     "ResponseError",
     "RunResult",

@@ -80,6 +80,20 @@ def as_body(value: Mapping[str, Any] | BaseModel | None) -> dict[str, Any] | Non
     return dict(value)
 
 
+def prompt_body(
+    template: str,
+    variables: Mapping[str, Any],
+    system: str | None,
+    model: str | None,
+    parameters: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """A prompt template version's request body (POST/PUT /prompts)."""
+    body: dict[str, Any] = {"template": template, "variables": dict(variables)}
+    optional = {"system": system, "model": model, "parameters": parameters}
+    body.update({name: value for name, value in optional.items() if value is not None})
+    return body
+
+
 def content_type(path: Path, given: str | None) -> str:
     return (
         given

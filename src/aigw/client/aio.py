@@ -26,6 +26,7 @@ from aigw.client._core import (
     backoff,
     error_for,
     job_id_of,
+    prompt_body,
     pushed_update,
     subscribe_message,
     websocket_url,
@@ -49,6 +50,9 @@ from aigw.client.models import (
     PipelineList,
     PipelineListPipelines,
     PipelineName,
+    Prompt,
+    PromptList,
+    PromptListPrompts,
     RunResult,
     SubmittedJob,
     Upload,
@@ -265,6 +269,65 @@ class AsyncClient:
                 raise WaitTimeoutError(job_id, timeout or 0, found.status)
             await asyncio.sleep(schedule.pause(remaining))
 
+    # ------------------------------------------------------------------ prompt templates
+    async def create_prompt(
+        self,
+        name: str,
+        template: str,
+        variables: Mapping[str, Any],
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Prompt:
+        """Create a prompt template (its version 1). ``template`` (and ``system``) may use
+        ``{{variable}}``; ``variables`` is the JSON Schema of the variables object.
+        Creating it again with the same definition returns it (a safe retry)."""
+        body = {"name": name, **prompt_body(template, variables, system, model, parameters)}
+        answer = await self._call("createPrompt", json=body)
+        assert isinstance(answer, Prompt)
+        return answer
+
+    async def add_prompt_version(
+        self,
+        name: str,
+        template: str,
+        variables: Mapping[str, Any],
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Prompt:
+        """Add a version to a prompt template (earlier versions never change); the latest
+        version when it already has this definition."""
+        body = prompt_body(template, variables, system, model, parameters)
+        answer = await self._call("addPromptVersion", name=name, json=body)
+        assert isinstance(answer, Prompt)
+        return answer
+
+    async def prompt(self, name: str, version: int | None = None) -> Prompt:
+        """A version of a prompt template (the latest without ``version``)."""
+        params = {"version": version} if version is not None else None
+        answer = await self._call("getPrompt", name=name, params=params)
+        assert isinstance(answer, Prompt)
+        return answer
+
+    async def prompts(self, *, page_size: int | None = None) -> AsyncIterator[PromptListPrompts]:
+        """The caller's prompt templates by name, with their latest version (all pages)."""
+        params: dict[str, Any] = {"limit": page_size} if page_size else {}
+        while True:
+            page = await self._call("listPrompts", params=params)
+            assert isinstance(page, PromptList)
+            for found in page.prompts:
+                yield found
+            if not page.next_token:
+                return
+            params["next_token"] = page.next_token
+
+    async def delete_prompt(self, name: str) -> None:
+        """Delete a prompt template and all its versions."""
+        await self._call("deletePrompt", name=name)
+
     # ------------------------------------------------------------------ plumbing
     async def _wait_websocket(
         self,
@@ -319,7 +382,7 @@ class AsyncClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         **path: str,
-    ) -> BaseModel:
+    ) -> BaseModel | None:
         operation = OPERATIONS[operation_id]
         url = operation.path.format(**path).lstrip("/")
         response = await self._retrying(
@@ -327,6 +390,8 @@ class AsyncClient:
                 operation.method, url, json=json, params=params, headers=headers
             )
         )
+        if operation.response is None:  # 204: nothing to read
+            return None
         try:
             return operation.response.model_validate_json(response.content)
         except ValidationError as error:

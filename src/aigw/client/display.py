@@ -160,11 +160,45 @@ def _prediction(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _generation(result: dict[str, Any]) -> list[str]:
+    usage = result.get("usage") or {}
+    model = str(result.get("model"))
+    if result.get("fallback_used"):
+        model += " (a fallback model)"
+    lines = [
+        str(result.get("text", "")),
+        "",
+        f"Model:  {model}",
+        f"Stop:   {result.get('stop_reason')}",
+        f"Tokens: {usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out",
+    ]
+    prompt = result.get("prompt")
+    if prompt:
+        lines.append(f"Prompt: {prompt.get('name')}@{prompt.get('version')}")
+    if "pii_masked" in result:
+        lines.append(f"PII masked before the model: {result['pii_masked']}")
+    return lines
+
+
+def _document_summary(result: dict[str, Any]) -> list[str]:
+    document = result.get("document") or {}
+    pages = document.get("pages", 0)
+    lines = [
+        f"Document: {pages} page{'s' if pages != 1 else ''}, "
+        f"{document.get('characters', 0)} characters"
+        + (" (only the first 25,000 bytes summarised)" if document.get("truncated") else ""),
+        "",
+    ]
+    return lines + _generation(result.get("summary") or {})
+
+
 _SUMMARIES = {
     "text-insights": _text_insights,
     "document-insights": _document_insights,
     "image-insights": _image_insights,
     "predict": _prediction,
+    "llm-generate": _generation,
+    "document-summary": _document_summary,
 }
 
 

@@ -8,8 +8,17 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PipelineName = Literal["text-insights", "document-insights", "image-insights", "predict"]
+PipelineName = Literal[
+    "text-insights",
+    "document-insights",
+    "image-insights",
+    "predict",
+    "llm-generate",
+    "document-summary",
+]
 JobStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
+BedrockModelId = str
+PromptName = str
 
 
 class ErrorDetail(BaseModel):
@@ -74,6 +83,78 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class LlmGenerateInput(BaseModel):
+    """A prompt template (`name` or `name@version`) with its variables, or a conversation
+    (messages, starting with the user's, roles alternating) with an optional system prompt.
+    At most 100,000 bytes of UTF-8 text reach the model.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    prompt: str | None = None
+    variables: dict[str, Any] | None = None
+    messages: list[LlmMessage] | None = None
+    system: str | None = None
+
+
+class LlmMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class LlmOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model: BedrockModelId | None = None
+    fallback_models: list[BedrockModelId] | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop_sequences: list[str] | None = None
+    redact_pii: bool | None = None
+    language: Literal["en", "es"] | None = None
+
+
+class DocumentSummaryOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    instructions: str | None = None
+    model: BedrockModelId | None = None
+    fallback_models: list[BedrockModelId] | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    redact_pii: bool | None = None
+    language: Literal["en", "es"] | None = None
+
+
+class LlmParameters(BaseModel):
+    """Defaults of the generations that use the prompt; a job's options win."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop_sequences: list[str] | None = None
+
+
+class PromptCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: PromptName
+    template: str
+    system: str | None = None
+    variables: dict[str, Any]
+    model: BedrockModelId | None = None
+    parameters: LlmParameters | None = None
+
+
+class PromptVersionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    template: str
+    system: str | None = None
+    variables: dict[str, Any]
+    model: BedrockModelId | None = None
+    parameters: LlmParameters | None = None
+
+
 class SubmitJob(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     pipeline: PipelineName
@@ -92,6 +173,33 @@ class UploadRequest(BaseModel):
     filename: str
     content_type: Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
     size: int
+
+
+class Prompt(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    name: str
+    version: int
+    latest_version: int
+    template: str
+    system: str | None = None
+    variables: dict[str, Any]
+    model: str | None = None
+    parameters: dict[str, Any]
+    created_at: str
+
+
+class PromptListPrompts(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    name: str
+    latest_version: int
+    created_at: str
+    updated_at: str
+
+
+class PromptList(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    prompts: list[PromptListPrompts]
+    next_token: str | None = None
 
 
 class PipelineListPipelines(BaseModel):
@@ -161,7 +269,13 @@ class Job(BaseModel):
     updated_at: str
     progress: JobProgress | None = None
     result: (
-        TextInsightsResult | DocumentInsightsResult | ImageInsightsResult | PredictResult | None
+        TextInsightsResult
+        | DocumentInsightsResult
+        | ImageInsightsResult
+        | PredictResult
+        | LlmGenerateResult
+        | DocumentSummaryResult
+        | None
     ) = None
     result_url: str | None = None
     error: JobError | None = None
@@ -330,12 +444,65 @@ class PredictResult(BaseModel):
     prediction: PredictResultPrediction
 
 
+class LlmGenerateResultUsage(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    input_tokens: int
+    output_tokens: int
+
+
+class LlmGenerateResultPrompt(BaseModel):
+    """the prompt template version that was rendered"""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    name: str | None = None
+    version: int | None = None
+
+
+class LlmGenerateResult(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    text: str
+    model: str
+    stop_reason: Literal[
+        "end_turn",
+        "tool_use",
+        "max_tokens",
+        "stop_sequence",
+        "guardrail_intervened",
+        "content_filtered",
+        "malformed_model_output",
+        "malformed_tool_use",
+        "model_context_window_exceeded",
+    ]
+    usage: LlmGenerateResultUsage
+    fallback_used: bool
+    prompt: LlmGenerateResultPrompt | None = None
+    pii_masked: int | None = None
+
+
+class DocumentSummaryResultDocument(BaseModel):
+    """Where the full extraction is (as in document-insights)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    bucket: str
+    key: str
+    pages: int
+    characters: int
+    truncated: bool
+    url: str | None = None
+
+
+class DocumentSummaryResult(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    document: DocumentSummaryResultDocument
+    summary: LlmGenerateResult
+
+
 class Operation(NamedTuple):
     """One API operation: its method, its path and the model of its answer."""
 
     method: str
     path: str
-    response: type[BaseModel]
+    response: type[BaseModel] | None
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -346,10 +513,22 @@ OPERATIONS: dict[str, Operation] = {
     "getJob": Operation("GET", "/jobs/{job_id}", Job),
     "cancelJob": Operation("DELETE", "/jobs/{job_id}", Job),
     "runPipeline": Operation("POST", "/run/{pipeline}", RunResult),
+    "createPrompt": Operation("POST", "/prompts", Prompt),
+    "listPrompts": Operation("GET", "/prompts", PromptList),
+    "getPrompt": Operation("GET", "/prompts/{name}", Prompt),
+    "addPromptVersion": Operation("PUT", "/prompts/{name}", Prompt),
+    "deletePrompt": Operation("DELETE", "/prompts/{name}", None),
 }
 
 
-PIPELINES = ("text-insights", "document-insights", "image-insights", "predict")
+PIPELINES = (
+    "text-insights",
+    "document-insights",
+    "image-insights",
+    "predict",
+    "llm-generate",
+    "document-summary",
+)
 
 
 #: Whether a pipeline runs synchronously (POST /run) or only as a job.
@@ -358,6 +537,8 @@ PIPELINE_MODES = {
     "document-insights": "async",
     "image-insights": "sync",
     "predict": "sync",
+    "llm-generate": "sync",
+    "document-summary": "async",
 }
 
 

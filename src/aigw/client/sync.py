@@ -25,6 +25,7 @@ from aigw.client._core import (
     backoff,
     error_for,
     job_id_of,
+    prompt_body,
     pushed_update,
     subscribe_message,
     websocket_url,
@@ -48,6 +49,9 @@ from aigw.client.models import (
     PipelineList,
     PipelineListPipelines,
     PipelineName,
+    Prompt,
+    PromptList,
+    PromptListPrompts,
     RunResult,
     SubmittedJob,
     Upload,
@@ -260,6 +264,64 @@ class Client:
                 raise WaitTimeoutError(job_id, timeout or 0, found.status)
             time.sleep(schedule.pause(remaining))
 
+    # ------------------------------------------------------------------ prompt templates
+    def create_prompt(
+        self,
+        name: str,
+        template: str,
+        variables: Mapping[str, Any],
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Prompt:
+        """Create a prompt template (its version 1). ``template`` (and ``system``) may use
+        ``{{variable}}``; ``variables`` is the JSON Schema of the variables object.
+        Creating it again with the same definition returns it (a safe retry)."""
+        body = {"name": name, **prompt_body(template, variables, system, model, parameters)}
+        answer = self._call("createPrompt", json=body)
+        assert isinstance(answer, Prompt)
+        return answer
+
+    def add_prompt_version(
+        self,
+        name: str,
+        template: str,
+        variables: Mapping[str, Any],
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Prompt:
+        """Add a version to a prompt template (earlier versions never change); the latest
+        version when it already has this definition."""
+        body = prompt_body(template, variables, system, model, parameters)
+        answer = self._call("addPromptVersion", name=name, json=body)
+        assert isinstance(answer, Prompt)
+        return answer
+
+    def prompt(self, name: str, version: int | None = None) -> Prompt:
+        """A version of a prompt template (the latest without ``version``)."""
+        params = {"version": version} if version is not None else None
+        answer = self._call("getPrompt", name=name, params=params)
+        assert isinstance(answer, Prompt)
+        return answer
+
+    def prompts(self, *, page_size: int | None = None) -> Iterator[PromptListPrompts]:
+        """The caller's prompt templates by name, with their latest version (all pages)."""
+        params: dict[str, Any] = {"limit": page_size} if page_size else {}
+        while True:
+            page = self._call("listPrompts", params=params)
+            assert isinstance(page, PromptList)
+            yield from page.prompts
+            if not page.next_token:
+                return
+            params["next_token"] = page.next_token
+
+    def delete_prompt(self, name: str) -> None:
+        """Delete a prompt template and all its versions."""
+        self._call("deletePrompt", name=name)
+
     # ------------------------------------------------------------------ plumbing
     def _wait_websocket(
         self,
@@ -314,7 +376,7 @@ class Client:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         **path: str,
-    ) -> BaseModel:
+    ) -> BaseModel | None:
         operation = OPERATIONS[operation_id]
         url = operation.path.format(**path).lstrip("/")
         response = self._retrying(
@@ -322,6 +384,8 @@ class Client:
                 operation.method, url, json=json, params=params, headers=headers
             )
         )
+        if operation.response is None:  # 204: nothing to read
+            return None
         try:
             return operation.response.model_validate_json(response.content)
         except ValidationError as error:

@@ -106,8 +106,17 @@ class LocalChatModel:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError as error:
             raise ModelNotInstalled(f"llama-cpp-python is missing ({error})") from error
+        # One thread: llama.cpp's threads meet at a spinning barrier after every operation,
+        # and when other processes hold the cores (a busy laptop, a shared CI machine) each
+        # barrier waits out a scheduler slice: on a loaded 2-core machine 2 threads made a
+        # token about 50 times slower than 1 (docs/benchmarks.md).
         llama = Llama(
-            model_path=str(self.model_path), n_ctx=self.context_tokens, seed=0, verbose=False
+            model_path=str(self.model_path),
+            n_ctx=self.context_tokens,
+            n_threads=1,
+            n_threads_batch=1,
+            seed=0,
+            verbose=False,
         )
         eos = llama.detokenize([llama.token_eos()], special=True).decode()
         bos = llama.detokenize([llama.token_bos()], special=True).decode()
