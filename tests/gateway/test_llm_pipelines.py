@@ -48,11 +48,8 @@ class RecordingBedrock:
         with self.lock:
             self.calls.append(params)
         code = self.failures.get(params["modelId"])
-        if code is not None:
-            status = {"ThrottlingException": 429, "ServiceUnavailableException": 503}[code]
-            raise ServiceError(
-                code, "Too many requests, please wait before trying again.", status_code=status
-            )
+        if code is not None:  # its HTTP status comes from botocore's model, as AWS sends it
+            raise ServiceError(code, "Too many requests, please wait before trying again.")
         return self.model.converse(params)
 
     def models_called(self) -> list[str]:

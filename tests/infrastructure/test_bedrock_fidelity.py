@@ -1,8 +1,9 @@
 """What the LLM pipelines rely on from Bedrock Runtime and Step Functions, checked against
-botocore's bedrock-runtime model (docs/aws-fidelity.md, Bedrock): the error names in
-llm-generate's Retry and Catch, the Converse request the gateway prepares and the response
-members its ResultSelector reads, the stop reasons it documents, and the IAM action Converse
-is authorised by, granted on the configured models only."""
+botocore's bedrock-runtime model (docs/aws-fidelity.md, Bedrock): the Converse request the
+gateway prepares and the response members its ResultSelector reads, the stop reasons it
+documents, and the IAM action Converse is authorised by, granted on the configured models
+only. (The error names of llm-generate's Retry and Catch are checked with every other
+state machine's by test_error_names.py.)"""
 
 from __future__ import annotations
 
@@ -37,47 +38,6 @@ def _step_functions_prefix() -> str:
     # aws-sdk task errors are "<the AWS SDK for Java 2.x client name>.<error>": the
     # serviceId's words, each capitalised ("Bedrock Runtime" -> BedrockRuntime).
     return "".join(word.capitalize() for word in _model().service_id.split())
-
-
-def _error_names(node: Any) -> set[str]:
-    names: set[str] = set()
-    if isinstance(node, dict):
-        for key in ("Retry", "Catch"):
-            for rule in node.get(key, []):
-                names.update(rule["ErrorEquals"])
-        for value in node.values():
-            names |= _error_names(value)
-    elif isinstance(node, list):
-        for value in node:
-            names |= _error_names(value)
-    return names
-
-
-def test_given_llm_generate_then_its_bedrock_error_names_are_converses_modeled_errors() -> None:
-    modeled = {shape.name for shape in _model().operation_model("Converse").error_shapes}
-    definition = json.loads(LLM_GENERATE.read_text())
-    generate = definition["States"]["Generate"]
-
-    names = {n for n in _error_names(generate) if not n.startswith("States.")}
-
-    assert _step_functions_prefix() == "BedrockRuntime"
-    assert names, "Generate retries and catches Bedrock's errors by name"
-    for name in names:
-        prefix, _, error = name.partition(".")
-        assert prefix == "BedrockRuntime", name
-        assert error in modeled, f"{name}: not an error of Converse in botocore"
-    # Throttling and unavailability are retried; validation never is.
-    retried = {
-        n
-        for rule in generate["Retry"]
-        if rule.get("MaxAttempts", 3) > 0
-        for n in rule["ErrorEquals"]
-    }
-    assert {
-        "BedrockRuntime.ThrottlingException",
-        "BedrockRuntime.ServiceUnavailableException",
-    } <= retried
-    assert "BedrockRuntime.ValidationException" not in retried
 
 
 def _camel(value: Any, shape: Shape) -> Any:

@@ -43,10 +43,21 @@ AWS_SDK = re.compile(r"^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$")
 PLACEHOLDER = re.compile(r"^\$\{([^}]*)\}$")
 
 #: The AI services: every call to them must retry their throttling and 5xx errors.
-AI_SERVICES = {"comprehend", "translate", "textract", "rekognition", "sagemakerruntime"}
+AI_SERVICES = {
+    "comprehend",
+    "translate",
+    "textract",
+    "rekognition",
+    "sagemakerruntime",
+    "bedrockruntime",
+}
 
 #: aws-sdk integration name -> boto3 service name, where they differ.
-BOTO3_NAMES = {"sagemakerruntime": "sagemaker-runtime", "sfn": "stepfunctions"}
+BOTO3_NAMES = {
+    "sagemakerruntime": "sagemaker-runtime",
+    "bedrockruntime": "bedrock-runtime",
+    "sfn": "stepfunctions",
+}
 
 #: Lambda's transient service errors that every lambda:invoke Task retries (the
 #: bp-lambda-serviceexception page's Retry, plus TooManyRequestsException on the same page).
