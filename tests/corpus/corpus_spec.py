@@ -22,7 +22,8 @@ substituted in every string):
   it ended (``input``/``output`` parsed), or StartExecution's answer with ``wait: false``;
 - ``http: {api, method, path, headers?, query?, body?}``: the API's answer
   ``{status, headers, json | body}``; ``path`` includes the stage where the API has one;
-- ``invoke: {function, payload?, invocation_type?}``: ``{status, function_error?, payload}``;
+- ``invoke: {function, payload?, invocation_type?}``: ``{status, function_error?, payload}``
+  or ``{error: {code, message}}``;
 - ``call: {service, operation, params?}``: any boto3 call; the answer, or
   ``{error: {code, message}}``;
 - ``wait_for: {<any action above>, timeout?}``: repeat it until ``expect`` matches;
@@ -250,11 +251,14 @@ class SpecRun:
         return result
 
     def _invoke(self, arguments: dict[str, Any]) -> Any:
-        response = self.runtime.client("lambda").invoke(
-            FunctionName=self._lookup_function(arguments["function"]),
-            InvocationType=arguments.get("invocation_type", "RequestResponse"),
-            Payload=json.dumps(arguments.get("payload", {})).encode(),
-        )
+        try:
+            response = self.runtime.client("lambda").invoke(
+                FunctionName=self._lookup_function(arguments["function"]),
+                InvocationType=arguments.get("invocation_type", "RequestResponse"),
+                Payload=json.dumps(arguments.get("payload", {})).encode(),
+            )
+        except ClientError as error:
+            return {"error": {"code": error.response["Error"]["Code"], "message": str(error)}}
         raw = response["Payload"].read()
         result = {"status": response["StatusCode"], "payload": json.loads(raw) if raw else None}
         if "FunctionError" in response:

@@ -89,3 +89,100 @@ def test_canary_context_object_timestamps_are_python_datetimes() -> None:
 
 def test_aws_timestamp_keeps_milliseconds_and_converts_to_utc() -> None:
     assert aws_timestamp("2026-01-02T03:04:05.678901+01:00") == "2026-01-02T02:04:05.678Z"
+
+
+WAITING = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+
+
+def _start(definition: dict[str, Any]) -> str:
+    arn = sfn().create_state_machine(
+        name=f"w{abs(hash(json.dumps(definition))) % 10**8}",
+        definition=json.dumps(definition),
+        roleArn=ROLE,
+    )["stateMachineArn"]
+    return sfn().start_execution(stateMachineArn=arn)["executionArn"]
+
+
+def _until_waiting(execution: str) -> None:
+    deadline = time.monotonic() + 30
+    while not any(
+        event["type"] == "WaitStateEntered"
+        for event in sfn().get_execution_history(executionArn=execution)["events"]
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_stop_execution_aborts_at_once_with_its_date_error_and_cause() -> None:
+    """Given a waiting execution, when it is stopped with an error and cause, then the call
+    answers its stopDate and the execution is ABORTED at once, the event carrying both."""
+    execution = _start(WAITING)
+    stopped = sfn().stop_execution(executionArn=execution, error="Cancelled", cause="asked")
+    described = sfn().describe_execution(executionArn=execution)
+    last = sfn().get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)
+
+    assert described["status"] == "ABORTED"
+    assert described["stopDate"] == stopped["stopDate"]
+    assert last["events"][0]["type"] == "ExecutionAborted"
+    assert last["events"][0]["executionAbortedEventDetails"] == {
+        "error": "Cancelled",
+        "cause": "asked",
+    }
+
+
+@pytest.mark.canary
+def test_canary_stop_execution_answers_before_stopping_and_drops_error() -> None:
+    """If this fails, moto fixed it upstream: delete fix stop-execution."""
+    with engine_fixes_reverted("stop-execution"):
+        execution = _start(WAITING)
+        _until_waiting(execution)  # unpatched, a stop this early can crash in moto
+        stopped = sfn().stop_execution(executionArn=execution, error="Cancelled", cause="x")
+        deadline = time.monotonic() + 30
+        while sfn().describe_execution(executionArn=execution)["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        last = sfn().get_execution_history(executionArn=execution, reverseOrder=True)
+    assert "stopDate" not in stopped
+    aborted = next(e for e in last["events"] if e["type"] == "ExecutionAborted")
+    assert aborted.get("executionAbortedEventDetails", {}).get("error") in (None, "")
+
+
+def test_execution_history_comes_in_pages_in_either_order() -> None:
+    """Given a finished execution, then maxResults pages it with a nextToken, reverseOrder
+    gives newest first, and boto3's paginator reads every event once."""
+    execution = _start({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    deadline = time.monotonic() + 30
+    while sfn().describe_execution(executionArn=execution)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    first = sfn().get_execution_history(executionArn=execution, maxResults=2)
+    rest = sfn().get_execution_history(
+        executionArn=execution, maxResults=2, nextToken=first["nextToken"]
+    )
+    newest = sfn().get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)
+    paged = [
+        event["id"]
+        for page in sfn()
+        .get_paginator("get_execution_history")
+        .paginate(executionArn=execution, PaginationConfig={"PageSize": 1})
+        for event in page["events"]
+    ]
+    bare = sfn().get_execution_history(executionArn=execution, includeExecutionData=False)
+
+    assert [e["id"] for e in first["events"]] == [1, 2]
+    assert [e["id"] for e in rest["events"]] == [3, 4]
+    assert newest["events"][0]["type"] == "ExecutionSucceeded"
+    assert paged == [1, 2, 3, 4]  # started, Pass entered and exited, succeeded
+    assert "input" not in bare["events"][0]["executionStartedEventDetails"]
+    with pytest.raises(sfn().exceptions.InvalidToken):
+        sfn().get_execution_history(executionArn=execution, nextToken="not-a-token")
+
+
+@pytest.mark.canary
+def test_canary_execution_history_is_one_page_oldest_first() -> None:
+    """If this fails, moto fixed it upstream: delete fix execution-history-pages."""
+    execution = _start({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    time.sleep(0.5)
+    with engine_fixes_reverted("execution-history-pages"):
+        page = sfn().get_execution_history(executionArn=execution, maxResults=1, reverseOrder=True)
+    assert len(page["events"]) > 1 and page["events"][0]["type"] == "ExecutionStarted"

@@ -308,6 +308,8 @@ class Deployer:
             Environment={"Variables": variables},
         )
         arn = response["FunctionArn"]
+        reserved = props.get("ReservedConcurrentExecutions")
+        reserved = int(reserved) if reserved is not None else None
         self.bridge.register(
             FunctionSpec(
                 name=name,
@@ -320,8 +322,13 @@ class Deployer:
                 layer_dirs=layer_dirs,
                 runtime=props.get("Runtime", "python3.12"),
                 region=self.template.region,
+                reserved_concurrency=reserved,
             )
         )
+        if reserved is not None:
+            self.client("lambda").put_function_concurrency(
+                FunctionName=name, ReservedConcurrentExecutions=reserved
+            )
         return DeployedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
 
     def _create_lambda_eventsourcemapping(

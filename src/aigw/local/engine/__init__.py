@@ -24,9 +24,11 @@ from aigw.local.engine import (
     context_object,
     dynamodb_transactions,
     error_names,
+    execution_history,
     jsonpath,
     nested_executions,
     performance,
+    stop_execution,
     stop_wins,
     sync_execution,
     task_failure,
@@ -61,6 +63,8 @@ FIXES: Final[list[Fix]] = [
     *performance.FIXES,
     *time_scale.FIXES,
     *context_object.FIXES,
+    *execution_history.FIXES,
+    *stop_execution.FIXES,
 ]
 
 _fixes_lock = threading.RLock()

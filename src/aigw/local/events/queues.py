@@ -26,7 +26,7 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
-from aigw.local.lambdas.bridge import LambdaBridge
+from aigw.local.lambdas.bridge import FunctionThrottledError, LambdaBridge
 
 LOG = logging.getLogger("aigw.local.events")
 
@@ -123,7 +123,10 @@ class QueuePoller:
                 backend.delete_message(self.queue_name, handles[record["messageId"]])
         if not chosen:
             return
-        result = self.bridge.invoke(self.mapping.function_arn, {"Records": chosen})
+        try:
+            result = self.bridge.invoke(self.mapping.function_arn, {"Records": chosen})
+        except FunctionThrottledError:
+            return  # the messages return after the visibility timeout, as on AWS
         if result.function_error is not None:
             LOG.warning(
                 "%s failed a batch of %d from %s; the messages return after the visibility "

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.core.exceptions import JsonRESTError
 from moto.events import models as events_models
 from moto.sns import models as sns_models
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
 from aigw.local.events.queues import QueueMapping, QueuePoller, matches_filters
-from aigw.local.lambdas.bridge import LambdaBridge
+from aigw.local.lambdas.bridge import FunctionThrottledError, LambdaBridge
 
 LOG = logging.getLogger("aigw.local.events")
 
@@ -152,7 +153,12 @@ class EventSources:
         if invocation_type == "Event":
             self.bridge.invoke_async(function.function_arn, event)
             return b""
-        result = self.bridge.invoke(function.function_arn, event)
+        try:
+            result = self.bridge.invoke(function.function_arn, event)
+        except FunctionThrottledError as error:
+            throttled = JsonRESTError("TooManyRequestsException", str(error))
+            throttled.code = 429  # Lambda's status; callers' Retry sees Lambda.TooManyRequests…
+            raise throttled from None
         if result.function_error:
             response_headers["x-amz-function-error"] = result.function_error
         return result.payload

@@ -137,6 +137,11 @@ class UnknownFunctionError(LookupError):
     pass
 
 
+class FunctionThrottledError(Exception):
+    """The function is at its reserved concurrency (0: it never runs): Lambda's 429
+    ``TooManyRequestsException`` (``ReservedFunctionConcurrentInvocationLimitExceeded``)."""
+
+
 @dataclass
 class FunctionSpec:
     """What the runtime needs to run one ``AWS::Lambda::Function``."""
@@ -151,6 +156,8 @@ class FunctionSpec:
     layer_dirs: list[Path] = field(default_factory=list)
     runtime: str = "python3.12"
     region: str = "us-east-1"
+    #: ReservedConcurrentExecutions: at most this many invocations at once (None: no cap).
+    reserved_concurrency: int | None = None
 
 
 @dataclass
@@ -191,6 +198,22 @@ class _Function:
         self.module_name = module_name
         self._handler: Callable[[Any, LambdaContext], Any] | None = None
         self._import_lock = threading.Lock()
+        self._running = 0
+        self._running_lock = threading.Lock()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """One of the function's concurrent executions, or FunctionThrottledError."""
+        cap = self.spec.reserved_concurrency
+        with self._running_lock:
+            if cap is not None and self._running >= cap:
+                raise FunctionThrottledError(f"Rate Exceeded. ({self.spec.name}: {cap} reserved)")
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                self._running -= 1
 
     def environment(self) -> dict[str, str]:
         spec = self.spec
@@ -309,8 +332,13 @@ class LambdaBridge:
         return function
 
     def invoke(self, name_or_arn: str, event: Any) -> InvocationResult:
-        """Invoke synchronously (RequestResponse) and return what Lambda would return."""
+        """Invoke synchronously (RequestResponse) and return what Lambda would return;
+        FunctionThrottledError when the function is at its reserved concurrency."""
         function = self._get(name_or_arn)
+        with function.slot():
+            return self._invoke(function, event)
+
+    def _invoke(self, function: _Function, event: Any) -> InvocationResult:
         spec = function.spec
         request_id = str(uuid.uuid4())
         context = LambdaContext(
@@ -495,6 +523,11 @@ class AsyncInvoker:
             except UnknownFunctionError:
                 LOG.error("asynchronous invocation of unknown function %s", delivery.target)
                 return
+            except FunctionThrottledError as error:
+                # Lambda keeps a throttled event and tries again (for up to 6 hours).
+                result = InvocationResult(
+                    _error_payload("TooManyRequestsException", str(error), "", []), "Throttled"
+                )
             if result.function_error is None:
                 return
             LOG.warning(
