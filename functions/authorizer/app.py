@@ -2,9 +2,12 @@
 
 The API key arrives in the ``x-api-key`` header (REST) or the ``api_key`` query parameter
 (WebSocket). Only its SHA-256 is stored; it is looked up in the Tenants table. An active
-tenant is allowed everywhere in the API (the answer is cached per key, so the policy must
-cover every route); a pending or suspended tenant is denied (403); an unknown key is
-"Unauthorized" (401), which is the exact message API Gateway requires for a 401.
+tenant is allowed everywhere in the API (API Gateway caches the answer per key and source
+address, so the policy must cover every route); a pending or suspended tenant is denied
+(403); an unknown key is "Unauthorized" (401), the exact message API Gateway requires for a
+401. Every unknown key counts against its source address (``aigw_common.access``): an
+address that sent ``failed_key_limit`` of them recently is denied (403, the reason saying
+when to try again), valid keys included, so guessing keys learns nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from aigw_common.access import FailedKeyCounter
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -25,13 +29,30 @@ tracer = Tracer()
 
 class Settings(BaseModel):
     tenants_table: str
+    auth_table: str
     api_key_index: str = "ApiKeyHashIndex"
+    #: Unknown keys one source address may send within one to two windows.
+    failed_key_limit: int = 10
+    failed_key_window_seconds: int = 300
 
 
 settings = load_settings(Settings)
+dynamodb = boto3.client("dynamodb")
+failures = FailedKeyCounter(
+    dynamodb,
+    settings.auth_table,
+    limit=settings.failed_key_limit,
+    window=settings.failed_key_window_seconds,
+)
 #: Issued keys have about 48 characters; a header longer than this is not one of them.
 MAX_KEY_LENGTH = 256
-dynamodb = boto3.client("dynamodb")
+
+
+class Unauthorized(Exception):
+    """No known key: API Gateway answers 401 for exactly this message."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
 
 
 def _api_key(event: dict[str, Any]) -> str | None:
@@ -46,16 +67,20 @@ def _well_formed(key: str) -> bool:
     return 16 <= len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
 
 
-def _tenant(key_hash: str) -> dict[str, Any] | None:
+def _tenant(key: str | None) -> dict[str, str]:
+    if not key or not _well_formed(key):
+        raise Unauthorized
     answer = dynamodb.query(
         TableName=settings.tenants_table,
         IndexName=settings.api_key_index,
         KeyConditionExpression="api_key_hash = :hash",
-        ExpressionAttributeValues={":hash": {"S": key_hash}},
+        ExpressionAttributeValues={":hash": {"S": hashlib.sha256(key.encode()).hexdigest()}},
         Limit=1,
     )
     items = answer.get("Items", [])
-    return {name: next(iter(value.values())) for name, value in items[0].items()} if items else None
+    if not items:
+        raise Unauthorized
+    return {name: str(next(iter(value.values()))) for name, value in items[0].items()}
 
 
 def _api_wide(method_arn: str) -> str:
@@ -65,37 +90,47 @@ def _api_wide(method_arn: str) -> str:
     return f"{prefix}/{stage}/*"
 
 
+def _answer(principal: str, effect: str, method_arn: str, **context: str) -> dict[str, Any]:
+    statement = {
+        "Action": "execute-api:Invoke",
+        "Effect": effect,
+        "Resource": _api_wide(method_arn),
+    }
+    return {
+        "principalId": principal,
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+        "context": context,
+    }
+
+
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    key = _api_key(event)
-    if not key or not _well_formed(key):
-        raise Exception("Unauthorized")
-    tenant = _tenant(hashlib.sha256(key.encode()).hexdigest())
-    if tenant is None:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    address = str(identity.get("sourceIp") or "")
+    wait = failures.blocked_for(address) if address else 0
+    if wait:
+        logger.info("address blocked", extra={"retry_after": wait})
+        reason = f"too many unknown API keys from {address}; try again in {wait} s"
+        return _answer("blocked", "Deny", event["methodArn"], reason=reason)
+    try:
+        tenant = _tenant(_api_key(event))
+    except Unauthorized:
+        if address:
+            failures.record(address)
         logger.info("unknown API key")
-        raise Exception("Unauthorized")
+        raise
     status = tenant.get("status", "pending")
     effect = "Allow" if status == "active" else "Deny"
     logger.info("authorized", extra={"tenant_id": tenant["tenant_id"], "effect": effect})
-    answer: dict[str, Any] = {
-        "principalId": tenant["tenant_id"],
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Action": "execute-api:Invoke",
-                    "Effect": effect,
-                    "Resource": _api_wide(event["methodArn"]),
-                }
-            ],
-        },
-        "context": {
-            "tenant_id": tenant["tenant_id"],
-            "tenant_status": status,
-            "reason": "" if effect == "Allow" else f"the tenant is {status}",
-        },
-    }
+    answer = _answer(
+        tenant["tenant_id"],
+        effect,
+        event["methodArn"],
+        tenant_id=tenant["tenant_id"],
+        tenant_status=status,
+        reason="" if effect == "Allow" else f"the tenant is {status}",
+    )
     if tenant.get("usage_key"):
         answer["usageIdentifierKey"] = tenant["usage_key"]
     return answer

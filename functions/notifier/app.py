@@ -1,8 +1,13 @@
 """Pushes job events from the job-event topic to the WebSocket connections subscribed to
-the job, and forgets connections that are gone (410)."""
+the job, and forgets connections that are gone (410).
+
+The tenant's status is read before pushing (never cached): a tenant suspended while
+connected gets nothing more, and its subscribed connections are closed.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -11,6 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from aigw_common.access import tenant_status
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -19,6 +25,7 @@ tracer = Tracer()
 
 class Settings(BaseModel):
     connections_table: str
+    tenants_table: str
     websocket_endpoint: str
 
 
@@ -49,17 +56,33 @@ def _forget(connection_id: str, job_id: str) -> None:
         )
 
 
+def _close(connection_id: str) -> None:
+    with contextlib.suppress(connections.exceptions.GoneException):  # already closed
+        connections.delete_connection(ConnectionId=connection_id)
+
+
 def notify(event: dict[str, Any]) -> int:
     message = {"type": "job.status", "job_id": event["job_id"], "status": event["status"]}
     for optional in ("progress", "error"):
         if optional in event:
             message[optional] = event[optional]
     data = json.dumps(message).encode()
+    subscribers = [
+        subscriber["sk"]["S"].removeprefix("conn#")
+        for subscriber in _subscribers(event["job_id"])
+        # never another tenant's connection, whatever the table says
+        if subscriber.get("tenant_id", {}).get("S") == event["tenant_id"]
+    ]
+    if (
+        subscribers
+        and tenant_status(dynamodb, settings.tenants_table, event["tenant_id"]) != "active"
+    ):
+        for connection_id in subscribers:
+            _close(connection_id)
+            _forget(connection_id, event["job_id"])
+        return 0
     sent = 0
-    for subscriber in _subscribers(event["job_id"]):
-        if subscriber.get("tenant_id", {}).get("S") != event["tenant_id"]:
-            continue  # never another tenant's connection, whatever the table says
-        connection_id = subscriber["sk"]["S"].removeprefix("conn#")
+    for connection_id in subscribers:
         try:
             connections.post_to_connection(ConnectionId=connection_id, Data=data)
             sent += 1

@@ -2,11 +2,14 @@
 ``unsubscribe`` for jobs the caller's tenant owns, ``$disconnect``, ``$default``.
 
 On subscribe the job's current status is sent at once, so a client that subscribes late
-never misses a terminal state. Replies go through the @connections API.
+never misses a terminal state. Replies go through the @connections API. A tenant that is no
+longer active (suspended while connected) gets a ``Forbidden`` error and its connection is
+closed, as the notifier closes it when a job event arrives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -16,6 +19,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from aigw_common.access import tenant_status
 from aigw_common.errors import GatewayError, InvalidInput
 from aigw_common.ids import is_job_id
 from aigw_common.jobs import JobRepository
@@ -26,11 +30,13 @@ logger = Logger()
 tracer = Tracer()
 #: API Gateway closes a WebSocket after 2 hours; items outlive it a little, then expire.
 CONNECTION_TTL_SECONDS = 3 * 3600
+NOT_ACTIVE = "the tenant is not active: the connection is closed"
 
 
 class Settings(BaseModel):
     jobs_table: str
     connections_table: str
+    tenants_table: str
     websocket_endpoint: str
 
 
@@ -75,6 +81,10 @@ def disconnect(connection_id: str) -> None:
 
 
 def subscribe(connection_id: str, tenant_id: str, job_id: str) -> None:
+    if tenant_status(dynamodb, settings.tenants_table, tenant_id) != "active":
+        _send(connection_id, {"type": "error", "code": "Forbidden", "message": NOT_ACTIVE})
+        close(connection_id)
+        return
     jobs.get(tenant_id, job_id)  # NotFound for another tenant's job too
     _put(f"job#{job_id}", f"conn#{connection_id}", tenant_id=tenant_id)
     _put(f"conn#{connection_id}", f"job#{job_id}")
@@ -88,6 +98,12 @@ def subscribe(connection_id: str, tenant_id: str, job_id: str) -> None:
     if job.error is not None:
         status["error"] = job.error.model_dump()
     _send(connection_id, status)
+
+
+def close(connection_id: str) -> None:
+    """Close the connection (its $disconnect then forgets its subscriptions)."""
+    with contextlib.suppress(connections.exceptions.GoneException):  # already closed
+        connections.delete_connection(ConnectionId=connection_id)
 
 
 def unsubscribe(connection_id: str, job_id: str) -> None:

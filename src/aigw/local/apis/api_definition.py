@@ -36,7 +36,12 @@ _METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}
 _ANY_METHOD = "x-amazon-apigateway-any-method"
 _VALIDATOR = "x-amazon-apigateway-request-validator"
 _LAMBDA_URI = re.compile(r":lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
-_IDENTITY_SOURCES = ("method.request.header.", "method.request.querystring.", "stageVariables.")
+_IDENTITY_SOURCES = (
+    "method.request.header.",
+    "method.request.querystring.",
+    "stageVariables.",
+    "context.",
+)
 _PARAMETER_SOURCES = {"header": "header", "query": "querystring", "path": "path"}
 
 

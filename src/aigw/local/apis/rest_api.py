@@ -140,6 +140,20 @@ class _Exchange:
                 return get(expression.removeprefix(prefix))
         return None
 
+    def identity_value(self, source: str) -> str | None:
+        """An authorizer identity source's value: a request value, or ``context.X`` (a
+        REQUEST authorizer may key its cache on, say, ``context.identity.sourceIp``)."""
+        if not source.startswith("context."):
+            return self.lookup(source)
+        context = {
+            "identity.sourceIp": self.source_ip,
+            "identity.userAgent": self.headers.get("User-Agent"),
+            "httpMethod": self.method,
+            "stage": self.stage.name if self.stage else None,
+            "resourcePath": self.route.resource if self.route else None,
+        }
+        return context.get(source.removeprefix("context."))
+
 
 class _TokenBucket:
     def __init__(self, rate: float, burst: float, now: float) -> None:
@@ -250,7 +264,9 @@ class RestApi:
         return operation
 
     def _authorize(self, exchange: _Exchange, authorizer: Authorizer) -> None:
-        identity = tuple(exchange.lookup(source) or "" for source in authorizer.identity_sources)
+        identity = tuple(
+            exchange.identity_value(source) or "" for source in authorizer.identity_sources
+        )
         if not all(identity):
             raise GatewayError("UNAUTHORIZED")
         method_arn = self._method_arn(exchange)
@@ -279,12 +295,13 @@ class RestApi:
                 self.authorizer_calls.append(
                     AuthorizerCall(authorizer.name, identity, cached, outcome)
                 )
+        # A Deny's context too reaches the gateway response ($context.authorizer.reason).
+        exchange.principal_id, exchange.authorizer_context = principal_id, context
         if effect != "Allow":
             message = "User is not authorized to access this resource"
             raise GatewayError(
                 "ACCESS_DENIED", message + (" with an explicit deny" if effect else "")
             )
-        exchange.principal_id, exchange.authorizer_context = principal_id, context
         exchange.usage_key = output.get("usageIdentifierKey")
 
     def _call(self, authorizer: Authorizer, exchange: _Exchange, method_arn: str) -> Any:
