@@ -7,7 +7,7 @@ steps a user would take and what AWS documents they should see."""
 from __future__ import annotations
 
 import pytest
-from corpus_spec import AppSpec, SpecRun, apps
+from corpus_spec import CORPUS, AppSpec, SpecRun, apps
 
 from aigw.local.runtime import LocalRuntime
 
@@ -31,3 +31,22 @@ def test_the_app_deploys_and_behaves_as_on_aws(spec: AppSpec) -> None:
         for logical_id, note in spec.notes.items():
             assert note in notes[logical_id], (logical_id, notes[logical_id])
         SpecRun(runtime, spec).run()
+
+
+def test_aigw_local_serves_any_template_without_the_gateways_parts() -> None:
+    """Given a SAM app that is not aigw, when `aigw local --template` serves it, then the
+    banner has its API's URL and what was deployed, no tenant or key, and the API answers
+    over HTTP as API Gateway would."""
+    import httpx
+
+    from aigw.local_gateway.testing import aigw_local
+
+    template = CORPUS / "orders-api" / "template.yaml"
+    with aigw_local("--template", str(template), "--providers", "none") as banner:
+        answer = httpx.get(f"{banner['REST API']}/orders/o-404", timeout=30)
+
+    assert banner["REST API"].endswith("/Prod")
+    assert "API key" not in banner and "Tenant" not in banner
+    assert "resources created" in banner["Deployed"] or "emulated" in banner["Deployed"]
+    assert answer.status_code == 404
+    assert answer.json() == {"message": "no order o-404"}

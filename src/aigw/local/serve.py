@@ -1,22 +1,32 @@
-"""A deployed template served on localhost: its REST API over HTTP, its WebSocket API, the
-in-process AWS for other processes, and optionally its tables and buckets kept in a state
-directory across restarts. ``aigw local`` is a layer over this class."""
+"""A deployed template served on localhost: each of its REST APIs over HTTP, its WebSocket
+API, the in-process AWS for other processes, and optionally its tables and buckets kept in
+a state directory across restarts. ``aigw local`` is a layer over this class."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from aigw.local.apis.http_server import LocalHttpServer
-from aigw.local.apis.rest_api import RestApi
 from aigw.local.apis.websocket_server import LocalWebSocketServer
 from aigw.local.runtime import LocalRuntime
 from aigw.local.state import StateStore
 
 
+def _of_type(runtime: LocalRuntime, rtype: str, protocol: str | None = None) -> list[str]:
+    assert runtime.template is not None
+    return [
+        logical_id
+        for logical_id, resource in runtime.template.resources.items()
+        if resource.type == rtype
+        and (protocol is None or (resource.properties or {}).get("ProtocolType") == protocol)
+    ]
+
+
 class LocalServer:
-    """Serves ``runtime``'s template from :meth:`start` to :meth:`stop`; ports 0 pick free
-    ones. With ``state_dir``, :meth:`restore_state` loads what a previous run saved and
-    :meth:`start` keeps saving it."""
+    """Serves ``runtime``'s template from :meth:`start` to :meth:`stop`. The first REST API
+    listens on ``port``, any other on a free port; the WebSocket API (if the template has
+    one) on ``ws_port``; ports 0 pick free ones. With ``state_dir``, :meth:`restore_state`
+    loads what a previous run saved and :meth:`start` keeps saving it."""
 
     def __init__(
         self,
@@ -31,8 +41,17 @@ class LocalServer:
         self.runtime = runtime
         self.host, self.aws_port = host, aws_port
         self.state = StateStore(runtime, state_dir) if state_dir else None
-        self.http = LocalHttpServer(RestApi.from_runtime(runtime), host, port)
-        self.websocket = LocalWebSocketServer(runtime, host, ws_port)
+        rest_apis = _of_type(runtime, "AWS::ApiGateway::RestApi")
+        self.http = {
+            logical_id: LocalHttpServer(runtime.api(logical_id), host, port if i == 0 else 0)
+            for i, logical_id in enumerate(rest_apis)
+        }
+        websockets = _of_type(runtime, "AWS::ApiGatewayV2::Api", "WEBSOCKET")
+        self.websocket = (
+            LocalWebSocketServer(runtime, host, ws_port, logical_id=websockets[0])
+            if len(websockets) == 1
+            else None
+        )
         self.urls: dict[str, str] = {}
 
     def restore_state(self) -> dict[str, int] | None:
@@ -41,30 +60,37 @@ class LocalServer:
         return self.state.restore() if self.state is not None else None
 
     def start(self) -> dict[str, str]:
-        """Serve; the URLs by name (``REST API``, ``WebSocket``, ``AWS endpoint``)."""
-        rest_url = self.http.start()
+        """Serve; the URLs by name: ``REST API`` (``REST API <LogicalId>`` when the template
+        has several), ``WebSocket``, ``AWS endpoint``."""
+        urls: dict[str, str] = {}
         try:
-            ws_url = self.websocket.start()
-            try:
-                aws_url = self.runtime.serve_aws(host=self.host, port=self.aws_port)
-            except BaseException:
-                self.websocket.stop()
-                raise
+            for logical_id, server in self.http.items():
+                name = "REST API" if len(self.http) == 1 else f"REST API {logical_id}"
+                urls[name] = server.start()
+            if self.websocket is not None:
+                urls["WebSocket"] = self.websocket.start()
+            urls["AWS endpoint"] = self.runtime.serve_aws(host=self.host, port=self.aws_port)
         except BaseException:
-            self.http.stop()
+            self.stop()
             raise
         # Presigned URLs the functions hand out must reach S3 from other processes, as they
         # do on AWS: the functions' S3 clients use the served endpoint.
-        self.runtime.bridge.environment["AWS_ENDPOINT_URL_S3"] = aws_url
+        self.runtime.bridge.environment["AWS_ENDPOINT_URL_S3"] = urls["AWS endpoint"]
         if self.state is not None:
             self.state.start()
-        self.urls = {"REST API": rest_url, "WebSocket": ws_url, "AWS endpoint": aws_url}
-        return self.urls
+        self.urls = urls
+        return urls
 
     def stop(self) -> None:
         try:
-            self.websocket.stop()
+            if self.websocket is not None:
+                self.websocket.stop()
         finally:
-            self.http.stop()
-            if self.state is not None:
+            for server in self.http.values():
+                server.stop()
+            if self.state is not None and self.urls:
                 self.state.stop()
+
+    def describe(self) -> list[str]:
+        """What was deployed and what was not, and why, for a banner."""
+        return self.runtime.report.describe()

@@ -1,9 +1,11 @@
 """``aigw local``: the whole gateway on localhost, offline.
 
-Deploys template.yaml into the offline runtime and serves its REST API (emulated API
-Gateway) and its WebSocket API, creates a development tenant and prints the URLs and the
-API key, each on its own line, then runs until Ctrl-C. The AI services are answered by the
-default offline providers (``aigw.providers``) unless ``--providers none``.
+Deploys a template (template.yaml by default) into the offline runtime and serves its REST
+APIs (emulated API Gateway) and its WebSocket API, prints the URLs and what was deployed
+and what not (and why), then runs until Ctrl-C. For aigw's own template it also creates a
+development tenant and prints its API key; any other SAM template is served as it is. The
+AI services are answered by the default offline providers (``aigw.providers``) unless
+``--providers none``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ def _development_tenant(
         saved.write_text(json.dumps({"tenant_id": tenant.tenant_id, "api_key": tenant.api_key}))
         saved.chmod(0o600)
     return tenant
+
+
+def is_gateway_template(runtime: LocalRuntime) -> bool:
+    """Whether the template is aigw's own (its tenants and jobs tables): only then are the
+    development tenant, its key and the gateway's banner lines added."""
+    return {"TenantsTable", "JobsTable", "RestApi"} <= set(runtime.resources)
 
 
 def add_arguments(local: argparse.ArgumentParser) -> None:
@@ -151,27 +159,31 @@ def run(args: argparse.Namespace) -> int:
         except StateError as error:
             print(f"aigw local: {error}", file=sys.stderr)
             return 2
-        interrupted = interrupt_unfinished_jobs(runtime) if restored is not None else 0
-        tenant = _development_tenant(runtime, args.api_key, server.state)
+        ours = is_gateway_template(runtime)
+        interrupted = interrupt_unfinished_jobs(runtime) if restored is not None and ours else 0
+        tenant = _development_tenant(runtime, args.api_key, server.state) if ours else None
         urls = server.start()
         try:
-            rest_url, ws_url = urls["REST API"], urls["WebSocket"]
             for name, url in urls.items():
                 print(f"{name}: {url}")
+            for line in server.describe():
+                print(f"Deployed: {line}")
             if server.state is not None and restored is not None:
                 print(
                     f"State: {server.state.directory} ({restored['items']} items, "
                     f"{restored['objects']} objects restored; "
                     f"{interrupted} unfinished jobs marked FAILED)"
                 )
-            print(f"Tenant: {tenant.tenant_id}")
-            print(f"API key: {tenant.api_key}")
-            print(f'Try: curl -s {rest_url}/pipelines -H "x-api-key: {tenant.api_key}"')
-            print(
-                f"For the aigw CLI and SDK: export AIGW_URL={rest_url} "
-                f"AIGW_WS_URL={ws_url} AIGW_API_KEY={tenant.api_key}"
-            )
-            print("Ctrl-C stops the gateway.", flush=True)
+            if tenant is not None:
+                rest_url, ws_url = urls["REST API"], urls["WebSocket"]
+                print(f"Tenant: {tenant.tenant_id}")
+                print(f"API key: {tenant.api_key}")
+                print(f'Try: curl -s {rest_url}/pipelines -H "x-api-key: {tenant.api_key}"')
+                print(
+                    f"For the aigw CLI and SDK: export AIGW_URL={rest_url} "
+                    f"AIGW_WS_URL={ws_url} AIGW_API_KEY={tenant.api_key}"
+                )
+            print("Ctrl-C stops the gateway." if ours else "Ctrl-C stops it.", flush=True)
             stop.wait()
         finally:
             server.stop()
