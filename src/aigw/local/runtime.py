@@ -196,8 +196,8 @@ class LocalRuntime:
         return self.template.resolve(value, self._deployer)
 
     def api(self, logical_id: str | None = None) -> Any:
-        """The emulated REST API ``logical_id`` (the only one when None): ``api.handle(
-        Request(...))`` answers as API Gateway would. Built once, on first use."""
+        """The emulated REST or HTTP API ``logical_id`` (the only REST API when None):
+        ``api.handle(Request(...))`` answers as API Gateway would. Built once, on first use."""
         from aigw.local.apis.rest_api import RestApi
 
         if self.template is None:
@@ -212,7 +212,13 @@ class LocalRuntime:
                 raise KeyError(f"the template has {len(apis)} REST APIs {apis}: name one")
             logical_id = apis[0]
         if logical_id not in self._apis:
-            self._apis[logical_id] = RestApi.from_runtime(self, logical_id)
+            resource = self.template.resources.get(logical_id)
+            if resource is not None and resource.type == "AWS::ApiGatewayV2::Api":
+                from aigw.local.apis.http_api import HttpApi
+
+                self._apis[logical_id] = HttpApi.from_runtime(self, logical_id)
+            else:
+                self._apis[logical_id] = RestApi.from_runtime(self, logical_id)
         return self._apis[logical_id]
 
     # ------------------------------------------------------------------ Step Functions

@@ -23,7 +23,7 @@ def _of_type(runtime: LocalRuntime, rtype: str, protocol: str | None = None) -> 
 
 
 class LocalServer:
-    """Serves ``runtime``'s template from :meth:`start` to :meth:`stop`. The first REST API
+    """Serves ``runtime``'s template from :meth:`start` to :meth:`stop`. The first REST or HTTP API
     listens on ``port``, any other on a free port; the WebSocket API (if the template has
     one) on ``ws_port``; ports 0 pick free ones. With ``state_dir``, :meth:`restore_state`
     loads what a previous run saved and :meth:`start` keeps saving it."""
@@ -41,10 +41,13 @@ class LocalServer:
         self.runtime = runtime
         self.host, self.aws_port = host, aws_port
         self.state = StateStore(runtime, state_dir) if state_dir else None
-        rest_apis = _of_type(runtime, "AWS::ApiGateway::RestApi")
+        apis = [
+            *_of_type(runtime, "AWS::ApiGateway::RestApi"),
+            *_of_type(runtime, "AWS::ApiGatewayV2::Api", "HTTP"),
+        ]
         self.http = {
             logical_id: LocalHttpServer(runtime.api(logical_id), host, port if i == 0 else 0)
-            for i, logical_id in enumerate(rest_apis)
+            for i, logical_id in enumerate(apis)
         }
         websockets = _of_type(runtime, "AWS::ApiGatewayV2::Api", "WEBSOCKET")
         self.websocket = (
@@ -60,12 +63,12 @@ class LocalServer:
         return self.state.restore() if self.state is not None else None
 
     def start(self) -> dict[str, str]:
-        """Serve; the URLs by name: ``REST API`` (``REST API <LogicalId>`` when the template
-        has several), ``WebSocket``, ``AWS endpoint``."""
+        """Serve; the URLs by name: ``REST API`` (``API <LogicalId>`` for each REST and
+        HTTP API when the template has several), ``WebSocket``, ``AWS endpoint``."""
         urls: dict[str, str] = {}
         try:
             for logical_id, server in self.http.items():
-                name = "REST API" if len(self.http) == 1 else f"REST API {logical_id}"
+                name = "REST API" if len(self.http) == 1 else f"API {logical_id}"
                 urls[name] = server.start()
             if self.websocket is not None:
                 urls["WebSocket"] = self.websocket.start()

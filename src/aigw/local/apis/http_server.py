@@ -14,13 +14,16 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
 
 from aigw.local.apis.rest_api import Request, RestApi
+
+if TYPE_CHECKING:
+    from aigw.local.apis.http_api import HttpApi
 
 __all__ = ["LocalHttpServer"]
 
@@ -62,7 +65,7 @@ class LocalHttpServer:
     """Serves ``api`` on ``host:port`` (port 0 picks a free one) from :meth:`start` to
     :meth:`stop`."""
 
-    def __init__(self, api: RestApi, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, api: RestApi | HttpApi, host: str = "127.0.0.1", port: int = 0) -> None:
         self.api = api
         self.host, self.port = host, port
         self._server: _Server | None = None
@@ -84,7 +87,9 @@ class LocalHttpServer:
         )
         self._thread.start()
         stages = list(self.api.definition.stages)
-        return f"{self.base_url}/{stages[0]}" if len(stages) == 1 else self.base_url
+        if len(stages) == 1 and stages[0] != "$default":  # an HTTP API's $default is the root
+            return f"{self.base_url}/{stages[0]}"
+        return self.base_url
 
     def stop(self) -> None:
         """Stop listening, finish requests in flight, join every thread; idempotent."""
