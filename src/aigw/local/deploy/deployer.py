@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,14 @@ class DeploymentError(Exception):
     """A resource could not be created; the message names it."""
 
 
+class NotRunLocally(Exception):
+    """A resource that exists (its Ref and GetAtt resolve) but will not run locally."""
+
+    def __init__(self, resource: DeployedResource, reason: str) -> None:
+        super().__init__(reason)
+        self.resource, self.reason = resource, reason
+
+
 @dataclass
 class DeployedResource:
     logical_id: str
@@ -108,6 +117,56 @@ def _placeholder_code() -> bytes:
             archive.writestr("README", "Runs in-process from CodeUri; see aigw.local.")
         _PLACEHOLDER_ZIP = buffer.getvalue()
     return _PLACEHOLDER_ZIP
+
+
+def _why_not_runnable(runtime: str, props: dict[str, Any], template: CfnTemplate) -> str | None:
+    """Why a function cannot run in this process (None: it can): another language, a
+    container image, or Python code newer than the interpreter aigw runs on."""
+    if props.get("PackageType") == "Image":
+        return "a container image function: the local runtime runs Python code from CodeUri"
+    if not runtime.startswith("python"):
+        return (
+            f"runtime {runtime or '(none)'}: the local runtime runs Python handlers only; "
+            "invocations fail with Runtime.NotRunLocally, the rest of the app runs"
+        )
+    wanted = tuple(int(part) for part in runtime.removeprefix("python").split(".") if part)
+    if wanted <= sys.version_info[:2]:
+        return None
+    code = props.get("Code", {})
+    code_dir = template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
+    for path in sorted(code_dir.rglob("*.py")):
+        try:
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        except SyntaxError as error:
+            host = ".".join(map(str, sys.version_info[:2]))
+            return (
+                f"runtime {runtime}: {path.relative_to(code_dir)} line {error.lineno} needs "
+                f"a newer Python than aigw's {host} ({error.msg}); run aigw with "
+                f"{runtime}, the only interpreter the local runtime runs handlers on"
+            )
+    return None
+
+
+def _notification_configuration(config: dict[str, Any]) -> dict[str, Any]:
+    """A bucket's NotificationConfiguration as CloudFormation writes it, in the S3 API's
+    shape (LambdaConfigurations[].Function -> LambdaFunctionConfigurations[].LambdaFunctionArn,
+    Filter.S3Key.Rules -> Filter.Key.FilterRules, EventBridgeConfiguration)."""
+    converted: dict[str, Any] = {}
+    kinds = [
+        ("LambdaConfigurations", "LambdaFunctionConfigurations", "Function", "LambdaFunctionArn"),
+        ("QueueConfigurations", "QueueConfigurations", "Queue", "QueueArn"),
+        ("TopicConfigurations", "TopicConfigurations", "Topic", "TopicArn"),
+    ]
+    for cfn_key, api_key, target, api_target in kinds:
+        for item in config.get(cfn_key) or []:
+            entry: dict[str, Any] = {api_target: item[target], "Events": [item["Event"]]}
+            rules = ((item.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+            if rules:
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            converted.setdefault(api_key, []).append(entry)
+    if (config.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled") in (True, "true"):
+        converted["EventBridgeConfiguration"] = {}
+    return converted
 
 
 class Deployer:
@@ -191,6 +250,12 @@ class Deployer:
             properties = self.template.resolve(resource.properties or {}, self)
             try:
                 self.resources[logical_id] = creator(logical_id, properties)
+            except NotRunLocally as skipped:
+                # Created for Ref/GetAtt, so the rest of the template still deploys and runs.
+                self.resources[logical_id] = skipped.resource
+                self.report.not_run.append((logical_id, rtype, skipped.reason))
+                LOG.warning("not run locally: %s (%s): %s", logical_id, rtype, skipped.reason)
+                continue
             except (TemplateError, DeploymentError):
                 raise
             except Exception as error:
@@ -277,6 +342,21 @@ class Deployer:
 
     def _create_lambda_function(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
         name = self._name(logical_id, props.get("FunctionName"))
+        runtime = str(props.get("Runtime", ""))
+        why_not = _why_not_runnable(runtime, props, self.template)
+        if why_not is not None:
+            # In moto all the same, so the Lambda API and the state machines reach it and
+            # hear why it does not run.
+            arn = self.client("lambda").create_function(
+                FunctionName=name,
+                Runtime=runtime or "python3.12",
+                Role=props["Role"],
+                Handler=props.get("Handler") or "none",
+                Code={"ZipFile": _placeholder_code()},
+            )["FunctionArn"]
+            self.bridge.register_unavailable(name, arn, why_not)
+            resource = DeployedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
+            raise NotRunLocally(resource, why_not)
         code = props.get("Code", {})
         code_dir = self.template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
         variables = {
@@ -484,8 +564,12 @@ class Deployer:
                 },
             )
         if "NotificationConfiguration" in props:
-            raise DeploymentError(
-                f"{logical_id}: bucket notifications are not run locally; use EventBridge"
+            s3.put_bucket_notification_configuration(
+                Bucket=name,
+                NotificationConfiguration=_notification_configuration(
+                    props["NotificationConfiguration"]
+                ),
+                SkipDestinationValidation=True,
             )
         return DeployedResource(
             logical_id,

@@ -7,6 +7,7 @@ Functions emits no status-change events at all. Each gap is one small patch here
 - ``LambdaFunction.invoke`` (every Lambda invocation inside moto) → :class:`LambdaBridge`;
 - SNS → Lambda subscriptions: the real record (topic, subject, message attributes), async;
 - DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``;
+- S3 bucket notifications to Lambda: asynchronous, as S3 sends them;
 - EventBridge rules: Lambda and Step Functions targets, with ``Input``/``InputPath``/
   ``InputTransformer``;
 - Step Functions: "Step Functions Execution Status Change" events for STANDARD machines
@@ -29,6 +30,7 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 from moto.core.exceptions import JsonRESTError
 from moto.events import models as events_models
+from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
@@ -107,7 +109,14 @@ class EventSources:
             status = execution.exec_status
             sources._execution_status_changed(execution, getattr(status, "value", str(status)))
 
+        def invoke_for_s3(
+            account_id: str, event_body: Any, function_arn: str, region_name: str
+        ) -> None:
+            # S3 invokes a notification's function asynchronously, as an event.
+            sources.bridge.invoke_async(function_arn, event_body, source="s3")
+
         self._patch(lambda_models.LambdaFunction, "invoke", invoke)
+        self._patch(s3_notifications, "_invoke_awslambda", invoke_for_s3)
         self._patch(sns_models.Subscription, "publish", publish)
         self._patch(lambda_models.LambdaBackend, "send_dynamodb_items", send_dynamodb_items)
         self._patch(events_models.Rule, "send_to_targets", send_to_targets)

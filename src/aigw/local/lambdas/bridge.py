@@ -285,6 +285,7 @@ class LambdaBridge:
         # processes. Read at each invocation, so it may change after deployment.
         self.environment: dict[str, str] = {}
         self._functions: dict[str, _Function] = {}
+        self._unavailable: dict[str, str] = {}
         self._module_owners: dict[str, Path] = {}
         self._added_paths: list[str] = []
         self.async_invoker = AsyncInvoker(self)
@@ -315,6 +316,11 @@ class LambdaBridge:
                 sys.path.append(str(directory))
                 self._added_paths.append(str(directory))
 
+    def register_unavailable(self, name: str, arn: str, reason: str) -> None:
+        """A function of the template that cannot run here: every invocation fails with
+        ``Runtime.NotRunLocally`` and the reason, instead of an unknown function."""
+        self._unavailable[name] = self._unavailable[arn] = reason
+
     def names(self) -> list[str]:
         return sorted({function.spec.name for function in self._functions.values()})
 
@@ -334,6 +340,13 @@ class LambdaBridge:
     def invoke(self, name_or_arn: str, event: Any) -> InvocationResult:
         """Invoke synchronously (RequestResponse) and return what Lambda would return;
         FunctionThrottledError when the function is at its reserved concurrency."""
+        reason = self._unavailable.get(name_or_arn.split(":$LATEST")[0])
+        if reason is not None:
+            message = f"{name_or_arn} is not run locally: {reason}"
+            return InvocationResult(
+                _error_payload("Runtime.NotRunLocally", message, str(uuid.uuid4()), []),
+                "Unhandled",
+            )
         function = self._get(name_or_arn)
         with function.slot():
             return self._invoke(function, event)
