@@ -186,3 +186,16 @@ def test_canary_execution_history_is_one_page_oldest_first() -> None:
     with engine_fixes_reverted("execution-history-pages"):
         page = sfn().get_execution_history(executionArn=execution, maxResults=1, reverseOrder=True)
     assert len(page["events"]) > 1 and page["events"][0]["type"] == "ExecutionStarted"
+
+
+@pytest.mark.canary
+def test_canary_apigateway_invoke_keeps_only_endpoint_and_method() -> None:
+    """If this fails, moto fixed it upstream: revisit fix apigateway-invoke-local (its Stage,
+    Path and QueryParameters would then reach the engine's own call)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_api_gateway as api_gateway_task,
+    )
+
+    with engine_fixes_reverted("apigateway-invoke-local"):
+        bindings = api_gateway_task.StateTaskServiceApiGateway._SUPPORTED_API_PARAM_BINDINGS
+        assert set().union(*bindings.values()) == {"ApiEndpoint", "Method"}

@@ -30,6 +30,7 @@ from moto import mock_aws
 from aigw.local import engine
 from aigw.local.deploy.deployer import DeployedResource, Deployer, DeploymentReport
 from aigw.local.deploy.template import CfnTemplate, load_template
+from aigw.local.engine import api_gateway_invoke
 from aigw.local.events.schedules import Schedules
 from aigw.local.events.sources import EventSources
 from aigw.local.lambdas.bridge import LambdaBridge, install_function_environ
@@ -131,12 +132,14 @@ class LocalRuntime:
         for line in self.report.describe():
             LOG.info("%s", line)
         self.schedules.start()
+        api_gateway_invoke.set_api_router(self._api_by_id)
 
     def stop(self) -> None:
         global _active
         if self._endpoint is not None:
             self._endpoint.stop()
             self._endpoint = None
+        api_gateway_invoke.set_api_router(None)
         self.schedules.stop()
         self.event_sources.stop_pollers()
         self.bridge.shutdown()
@@ -220,6 +223,16 @@ class LocalRuntime:
             else:
                 self._apis[logical_id] = RestApi.from_runtime(self, logical_id)
         return self._apis[logical_id]
+
+    def _api_by_id(self, api_id: str) -> Any:
+        """The emulated REST or HTTP API whose id (its Ref) is ``api_id``, else None."""
+        for logical_id, resource in self.resources.items():
+            if resource.ref == api_id and resource.type in (
+                "AWS::ApiGateway::RestApi",
+                "AWS::ApiGatewayV2::Api",
+            ):
+                return self.api(logical_id)
+        return None
 
     # ------------------------------------------------------------------ Step Functions
     def start_execution(

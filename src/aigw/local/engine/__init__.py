@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from aigw.local.engine import (
+    api_gateway_invoke,
     aws_sdk,
     context_object,
     dynamodb_transactions,
@@ -65,6 +66,7 @@ FIXES: Final[list[Fix]] = [
     *context_object.FIXES,
     *execution_history.FIXES,
     *stop_execution.FIXES,
+    *api_gateway_invoke.FIXES,
 ]
 
 _fixes_lock = threading.RLock()
