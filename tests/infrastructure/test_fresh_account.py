@@ -63,6 +63,9 @@ FRESH_ACCOUNT_NEEDS = {
     "AWS::S3::BucketPolicy": "nothing (a Deny only, so BlockPublicPolicy accepts it)",
     "AWS::SNS::Subscription": "nothing",
     "AWS::SNS::Topic": "nothing (alias/aws/sns is created by SNS on first use)",
+    "AWS::SQS::Queue": "nothing (SSE-SQS: no KMS key whose policy would have to admit senders)",
+    "AWS::SQS::QueuePolicy": "nothing",
+    "AWS::Lambda::EventInvokeConfig": "nothing (the function role may send to its destination)",
     "AWS::StepFunctions::StateMachine": (
         "logging: the role may update the Logs resource policy (StateMachineObservabilityPolicy)"
     ),

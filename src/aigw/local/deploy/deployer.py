@@ -23,10 +23,22 @@ from typing import Any
 import boto3
 
 from aigw.local.deploy.template import CfnTemplate, TemplateError, substitute_definition
+from aigw.local.events.destinations import (
+    Destinations,
+    async_failure_record,
+    stream_failure_record,
+)
+from aigw.local.events.filters import FilterError, filter_patterns
 from aigw.local.events.queues import QueueMapping
 from aigw.local.events.schedules import ScheduleError, Schedules, scheduled_event
 from aigw.local.events.sources import EventSources, StreamMapping
-from aigw.local.lambdas.bridge import FunctionSpec, LambdaBridge
+from aigw.local.lambdas.bridge import (
+    AsyncConfig,
+    FailureHandler,
+    FunctionSpec,
+    InvocationResult,
+    LambdaBridge,
+)
 
 LOG = logging.getLogger("aigw.local.deploy")
 
@@ -189,6 +201,7 @@ class Deployer:
         self.report = DeploymentReport()
         self._clients: dict[str, Any] = {}
         self._layer_dirs: dict[str, Path] = {}
+        self.destinations = Destinations(self.client)
 
     # ------------------------------------------------------------------ lookups for resolve
     def ref(self, logical_id: str) -> Any:
@@ -422,12 +435,16 @@ class Deployer:
         kwargs["Enabled"] = props.get("Enabled", True)
         if "FilterCriteria" in props:
             kwargs["FilterCriteria"] = props["FilterCriteria"]
-        mapping = self.client("lambda").create_event_source_mapping(**kwargs)
         source = props["EventSourceArn"]
-        filters = [
-            json.loads(item["Pattern"]) if isinstance(item.get("Pattern"), str) else item["Pattern"]
-            for item in (props.get("FilterCriteria") or {}).get("Filters") or []
-        ]
+        is_stream = ":dynamodb:" in source or ":kinesis:" in source
+        stream_only = {"BisectBatchOnFunctionError", "DestinationConfig"}
+        if not is_stream and (given := sorted(stream_only & set(props))):
+            raise DeploymentError(f"{logical_id}: {given} are run locally for streams only")
+        try:
+            filters = filter_patterns(props.get("FilterCriteria"))
+        except FilterError as error:
+            raise DeploymentError(f"{logical_id}: FilterCriteria: {error}") from None
+        mapping = self.client("lambda").create_event_source_mapping(**kwargs)
         if ":sqs:" in source:
             self.event_sources.add_queue_mapping(
                 QueueMapping(
@@ -440,15 +457,66 @@ class Deployer:
                     filters=filters,
                 )
             )
-        if ":dynamodb:" in source or ":kinesis:" in source:
+        if is_stream:
             function_arn = mapping["FunctionArn"]
+            destination = (props.get("DestinationConfig") or {}).get("OnFailure", {})
             self.event_sources.stream_mappings[(function_arn, source)] = StreamMapping(
                 batch_size=int(props.get("BatchSize", 100)),
                 maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
                 filters=filters,
+                bisect=bool(props.get("BisectBatchOnFunctionError", False)),
+                on_failure=self._stream_failures(
+                    logical_id, function_arn, source, destination.get("Destination")
+                ),
             )
         return DeployedResource(
             logical_id, "AWS::Lambda::EventSourceMapping", mapping["UUID"], {"Id": mapping["UUID"]}
+        )
+
+    def _stream_failures(
+        self, logical_id: str, function_arn: str, stream_arn: str, destination: str | None
+    ) -> FailureHandler | None:
+        if destination is None:
+            return None
+        self._check_destination(logical_id, destination)
+        shard_id = _stream_shard_id(stream_arn)
+
+        def send(batch: Any, result: InvocationResult, attempts: int) -> None:
+            record = stream_failure_record(
+                function_arn, stream_arn, shard_id, batch, result, attempts
+            )
+            self.destinations.send(destination, record)
+
+        return send
+
+    def _check_destination(self, logical_id: str, destination: str) -> None:
+        try:
+            self.destinations.check(destination, logical_id)
+        except ValueError as error:
+            raise DeploymentError(str(error)) from None
+
+    def _create_lambda_eventinvokeconfig(
+        self, logical_id: str, props: dict[str, Any]
+    ) -> DeployedResource:
+        destinations = props.get("DestinationConfig") or {}
+        if "OnSuccess" in destinations:
+            raise DeploymentError(f"{logical_id}: OnSuccess destinations are not run locally")
+        if props.get("Qualifier", "$LATEST") != "$LATEST":
+            raise DeploymentError(f"{logical_id}: only the $LATEST qualifier is run locally")
+        function_arn = self.bridge.spec(props["FunctionName"]).arn
+        destination = destinations.get("OnFailure", {}).get("Destination")
+        on_failure = None
+        if destination is not None:
+            self._check_destination(logical_id, destination)
+
+            def on_failure(event: Any, result: InvocationResult, attempts: int) -> None:
+                record = async_failure_record(function_arn, event, result, attempts)
+                self.destinations.send(destination, record)
+
+        retries = int(props.get("MaximumRetryAttempts", 2))
+        self.bridge.configure_async(function_arn, AsyncConfig(retries, on_failure))
+        return DeployedResource(
+            logical_id, "AWS::Lambda::EventInvokeConfig", f"{function_arn}:$LATEST", {}
         )
 
     # ------------------------------------------------------------------ DynamoDB
@@ -624,7 +692,11 @@ class Deployer:
     def _create_sqs_queue(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
         name = self._name(logical_id, props.get("QueueName"))
         attributes = {
-            key: json.dumps(value) if isinstance(value, dict) else str(value)
+            key: json.dumps(value)
+            if isinstance(value, dict)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
             for key, value in props.items()
             if key not in ("QueueName", "Tags")
         }
@@ -661,6 +733,10 @@ class Deployer:
                 converted["Input"] = target["Input"]
             if "InputPath" in target:
                 converted["InputPath"] = target["InputPath"]
+            for passed in ("DeadLetterConfig", "RetryPolicy"):
+                # Kept for inspection; an in-process target cannot be unreachable.
+                if passed in target:
+                    converted[passed] = target[passed]
             if "InputTransformer" in target:
                 transformer = target["InputTransformer"]
                 converted["InputTransformer"] = {
@@ -824,3 +900,17 @@ class Deployer:
             metadata["KeyId"],
             {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]},
         )
+
+
+def _stream_shard_id(stream_arn: str) -> str:
+    """The shard of a table's stream in moto (which has one; its DynamoDB Streams API is
+    not served by the mock)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    _, _, service, region, account, resource = stream_arn.split(":", 5)
+    if service != "dynamodb":
+        raise DeploymentError(f"{stream_arn}: only DynamoDB streams are run locally")
+    table = dynamodb_backends[account][region].get_table(resource.split("/")[1])
+    if table.stream_shard is None:
+        raise DeploymentError(f"{stream_arn}: the table has no stream")
+    return str(table.stream_shard.id)

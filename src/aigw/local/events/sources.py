@@ -6,7 +6,8 @@ Functions emits no status-change events at all. Each gap is one small patch here
 
 - ``LambdaFunction.invoke`` (every Lambda invocation inside moto) → :class:`LambdaBridge`;
 - SNS → Lambda subscriptions: the real record (topic, subject, message attributes), async;
-- DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``;
+- DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``,
+  after its ``FilterCriteria``, halved on failure with ``BisectBatchOnFunctionError``;
 - S3 bucket notifications to Lambda: asynchronous, as S3 sends them;
 - EventBridge rules: Lambda and Step Functions targets, with ``Input``/``InputPath``/
   ``InputTransformer``;
@@ -16,6 +17,7 @@ Functions emits no status-change events at all. Each gap is one small patch here
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import json
@@ -35,7 +37,7 @@ from moto.sns import models as sns_models
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
 from aigw.local.events.queues import QueueMapping, QueuePoller, matches_filters
-from aigw.local.lambdas.bridge import FunctionThrottledError, LambdaBridge
+from aigw.local.lambdas.bridge import FailureHandler, FunctionThrottledError, LambdaBridge
 
 LOG = logging.getLogger("aigw.local.events")
 
@@ -50,6 +52,20 @@ class StreamMapping:
     batch_size: int = 100
     maximum_retry_attempts: int = -1
     filters: list[dict[str, Any]] = field(default_factory=list)
+    bisect: bool = False
+    #: Gets a batch that used up its retries (the mapping's on-failure destination).
+    on_failure: FailureHandler | None = None
+
+
+def _json_view(value: Any) -> Any:
+    """``value`` as Lambda's JSON event has it (binary attributes in base64), for filters."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {key: _json_view(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_view(item) for item in value]
+    return value
 
 
 def _iso(moment: datetime.datetime | float | None = None) -> str:
@@ -250,7 +266,7 @@ class EventSources:
                 "dynamodb": dynamodb,
                 "eventSourceARN": source,
             }
-            if not matches_filters(mapping.filters, stream_record):
+            if not matches_filters(mapping.filters, _json_view(stream_record)):
                 continue  # Lambda's event filtering: dropped without an invocation
             self.bridge.async_invoker.submit(
                 function_arn,
@@ -258,6 +274,8 @@ class EventSources:
                 source=f"stream {source}",
                 batch_size=mapping.batch_size,
                 attempts=attempts,
+                bisect=mapping.bisect,
+                on_failure=mapping.on_failure,
             )
         # A truthy answer tells moto's shard the records were taken (it clears its buffer).
         return "queued"

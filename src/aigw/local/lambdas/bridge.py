@@ -19,7 +19,10 @@ so ``Retry``/``Catch`` on that name, ``States.TaskFailed`` and ``States.ALL`` be
 
 Asynchronous invocations (``InvocationType=Event``, SNS, EventBridge, streams) go through
 :class:`AsyncInvoker`: one ordered queue and worker thread per source, so records from one
-stream arrive in order and a slow subscriber never blocks the writer.
+stream arrive in order and a slow subscriber never blocks the writer. What still fails
+after the retries goes to the on-failure handler its source configured (a function's
+``EventInvokeConfig``, a stream mapping's ``DestinationConfig``); a stream mapping with
+``BisectBatchOnFunctionError`` halves a failing batch first.
 """
 
 from __future__ import annotations
@@ -49,6 +52,18 @@ LOG = logging.getLogger("aigw.local.lambda")
 
 #: How often Lambda tries an asynchronous invocation that fails (1 try + 2 retries).
 ASYNC_ATTEMPTS = 3
+
+#: Called with the event, the last failed result and how many times it was tried, once an
+#: asynchronous invocation or a stream batch has used up its retries.
+FailureHandler = Callable[[Any, "InvocationResult", int], None]
+
+
+@dataclass(frozen=True)
+class AsyncConfig:
+    """A function's ``EventInvokeConfig``: retries and where a failed event goes."""
+
+    maximum_retry_attempts: int = ASYNC_ATTEMPTS - 1
+    on_failure: FailureHandler | None = None
 
 
 # --------------------------------------------------------------------------- environment
@@ -183,6 +198,7 @@ class LambdaContext:
 class InvocationResult:
     payload: bytes
     function_error: str | None = None
+    request_id: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.payload) if self.payload else None
@@ -288,6 +304,7 @@ class LambdaBridge:
         self._unavailable: dict[str, str] = {}
         self._module_owners: dict[str, Path] = {}
         self._added_paths: list[str] = []
+        self._async_configs: dict[str, AsyncConfig] = {}
         self.async_invoker = AsyncInvoker(self)
 
     def register(self, spec: FunctionSpec) -> None:
@@ -378,7 +395,7 @@ class LambdaBridge:
                 )
                 message = f"Unable to import module '{function.module_name}': {error}"
                 return InvocationResult(
-                    _error_payload(error_type, message, request_id, []), "Unhandled"
+                    _error_payload(error_type, message, request_id, []), "Unhandled", request_id
                 )
             try:
                 with sandbox_state.invocation_scope():
@@ -389,6 +406,7 @@ class LambdaBridge:
                 return InvocationResult(
                     _error_payload(type(error).__name__, str(error), request_id, stack),
                     "Unhandled",
+                    request_id,
                 )
         elapsed = time.monotonic() - started
         if elapsed > spec.timeout:
@@ -405,14 +423,27 @@ class LambdaBridge:
         except (TypeError, ValueError) as error:
             message = f"Unable to marshal response: {error}"
             return InvocationResult(
-                _error_payload("Runtime.MarshalError", message, request_id, []), "Unhandled"
+                _error_payload("Runtime.MarshalError", message, request_id, []),
+                "Unhandled",
+                request_id,
             )
-        return InvocationResult(payload)
+        return InvocationResult(payload, request_id=request_id)
 
     def invoke_async(self, name_or_arn: str, event: Any, *, source: str = "invoke") -> None:
-        """Queue an asynchronous invocation (``InvocationType=Event``) with Lambda's retries."""
-        self._get(name_or_arn)
-        self.async_invoker.submit(name_or_arn, event, source=source)
+        """Queue an asynchronous invocation (``InvocationType=Event``) with Lambda's retries
+        and the function's ``EventInvokeConfig``, if it has one."""
+        config = self._async_configs.get(self._get(name_or_arn).spec.arn, AsyncConfig())
+        self.async_invoker.submit(
+            name_or_arn,
+            event,
+            source=source,
+            attempts=config.maximum_retry_attempts + 1,
+            on_failure=config.on_failure,
+        )
+
+    def configure_async(self, name_or_arn: str, config: AsyncConfig) -> None:
+        """Apply an ``EventInvokeConfig`` to the function's asynchronous invocations."""
+        self._async_configs[self._get(name_or_arn).spec.arn] = config
 
     def shutdown(self, timeout: float = 5.0) -> None:
         self.async_invoker.shutdown(timeout)
@@ -453,6 +484,8 @@ class _Delivery:
     events: list[Any]
     batch_size: int | None
     attempts: int
+    bisect: bool = False
+    on_failure: FailureHandler | None = None
 
 
 class _SourceQueue:
@@ -471,6 +504,7 @@ class AsyncInvoker:
         self._changed = threading.Condition(self._lock)
         self._pending = 0
         self._closed = False
+        self._held = 0
         self.failures: list[tuple[str, Any, bytes]] = []
 
     def submit(
@@ -481,9 +515,13 @@ class AsyncInvoker:
         source: str,
         batch_size: int | None = None,
         attempts: int = ASYNC_ATTEMPTS,
+        bisect: bool = False,
+        on_failure: FailureHandler | None = None,
     ) -> None:
         """Queue ``event`` for ``target``. With ``batch_size``, events waiting on the same
-        source are sent together as ``{"Records": [...]}``, as a stream poller would."""
+        source are sent together as ``{"Records": [...]}``, as a stream poller would, and
+        ``bisect`` halves a batch that fails. ``on_failure`` gets what still fails after
+        ``attempts`` tries."""
         key = f"{source}->{target}"
         with self._lock:
             if self._closed:
@@ -498,13 +536,15 @@ class AsyncInvoker:
                     target=self._work, args=(source_queue,), name=f"aigw-async {key}", daemon=True
                 )
                 source_queue.worker.start()
-            source_queue.items.append(_Delivery(target, [event], batch_size, attempts))
+            source_queue.items.append(
+                _Delivery(target, [event], batch_size, attempts, bisect, on_failure)
+            )
             self._pending += 1
             self._changed.notify_all()
 
     def _next(self, source_queue: _SourceQueue) -> tuple[_Delivery, int] | None:
         with self._lock:
-            while not source_queue.items:
+            while not source_queue.items or (self._held and not self._closed):
                 if self._closed:
                     return None
                 self._changed.wait()
@@ -527,31 +567,72 @@ class AsyncInvoker:
                     self._changed.notify_all()
 
     def _deliver(self, delivery: _Delivery) -> None:
-        batched = delivery.batch_size is not None
-        event = {"Records": delivery.events} if batched else delivery.events[0]
+        if delivery.batch_size is None:
+            self._try(delivery, delivery.events[0], delivery.attempts, settle=True)
+        else:
+            self._deliver_records(delivery, delivery.events)
+
+    def _deliver_records(self, delivery: _Delivery, records: list[Any]) -> None:
+        # Lambda halves a failing batch without using up its retries (AWS documents this
+        # for BisectBatchOnFunctionError); a record alone, or a batch that is not halved,
+        # is retried up to MaximumRetryAttempts and then given up on.
+        halve = delivery.bisect and len(records) > 1
+        attempts = 1 if halve else delivery.attempts
+        failed = self._try(delivery, {"Records": records}, attempts, settle=not halve)
+        if failed and halve:
+            middle = (len(records) + 1) // 2
+            self._deliver_records(delivery, records[:middle])
+            self._deliver_records(delivery, records[middle:])
+
+    def _try(self, delivery: _Delivery, event: Any, attempts: int, *, settle: bool) -> bool:
+        """Invoke up to ``attempts`` times; True if every try failed. With ``settle``, a
+        failure is final: recorded and handed to the delivery's on-failure handler."""
         result = InvocationResult(b"")
-        for attempt in range(1, delivery.attempts + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 result = self._bridge.invoke(delivery.target, event)
             except UnknownFunctionError:
                 LOG.error("asynchronous invocation of unknown function %s", delivery.target)
-                return
+                return False
             except FunctionThrottledError as error:
                 # Lambda keeps a throttled event and tries again (for up to 6 hours).
                 result = InvocationResult(
                     _error_payload("TooManyRequestsException", str(error), "", []), "Throttled"
                 )
             if result.function_error is None:
-                return
+                return False
             LOG.warning(
                 "%s failed asynchronous attempt %d of %d: %s",
                 delivery.target,
                 attempt,
-                delivery.attempts,
+                attempts,
                 result.payload[:500].decode(errors="replace"),
             )
-        LOG.error("%s: event dropped after %d attempts", delivery.target, delivery.attempts)
+        if not settle:
+            return True
         self.failures.append((delivery.target, event, result.payload))
+        if delivery.on_failure is None:
+            LOG.error("%s: event dropped after %d attempts", delivery.target, attempts)
+            return True
+        try:
+            delivery.on_failure(event, result, attempts)
+        except Exception:
+            # As on AWS (DestinationDeliveryFailures): the event is lost, loudly.
+            LOG.exception("%s: the failed event could not be sent on", delivery.target)
+        return True
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Queue deliveries without running them until the block ends: records written
+        inside reach a stream consumer together, as one batch (up to its batch size)."""
+        with self._lock:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held -= 1
+                self._changed.notify_all()
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every queued invocation has run; False if the deadline passed first."""
