@@ -4,7 +4,7 @@ memory, prompt and generation speed, and a short llm-generate run through the ga
 - load: the first Converse call's extra time (the GGUF file mapped, the context allocated);
 - memory: this process's resident set before the model, after loading it and after a
   generation (``VmRSS``; ``--context`` sets the context window, 4,096 as aigw local uses);
-- prompt and generation speed: tokens a second for a ~400-token prompt (one answer token)
+- prompt and generation speed: tokens a second for a ~100-token prompt
   and for 128 answer tokens at temperature 0 — with 1 thread, as aigw local runs it, and
   with 2, which is what ``--threads`` compares (on a busy machine 2 is far slower);
 - through the gateway: ``POST /run/llm-generate`` of a one-sentence question, request to

@@ -2,7 +2,8 @@
 through llama.cpp, the aigw[llm] install that `make llm` and so `make test` set up), in the
 shapes and with the errors of botocore's bedrock-runtime model.
 
-Answers are kept to a few tokens: a generated token costs about 10 ms on 2 free cores."""
+Answers are kept to a few tokens: a generated token costs about 30 ms on a busy 2-core
+machine (bench/local_llm_bench.py)."""
 
 from __future__ import annotations
 
