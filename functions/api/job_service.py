@@ -279,7 +279,7 @@ class JobService:
         except ClientError as error:
             raise _upstream(error) from error
         if answer["status"] == "SUCCEEDED":
-            result = normalize(name, json.loads(answer["output"]), prepared)
+            result = normalize(name, json.loads(answer["output"]), prepared, self._read_object)
             return {"pipeline": name, "status": "SUCCEEDED", "result": result}
         if answer["status"] == "TIMED_OUT":
             raise Timeout(f"{name} did not finish in time")
@@ -317,6 +317,12 @@ class JobService:
         )
         prepared = prepare(get_pipeline(name), pipeline_input, options, submission)
         return pipeline_input, options, prepared
+
+    def _read_object(self, key: str) -> bytes:
+        body: bytes = self.s3.get_object(Bucket=self.settings.documents_bucket, Key=key)[
+            "Body"
+        ].read()
+        return body
 
     def _write_object(self, key: str, content: bytes) -> None:
         self.s3.put_object(Bucket=self.settings.documents_bucket, Key=key, Body=content)

@@ -54,9 +54,14 @@ def _history(execution_arn: str) -> Iterator[dict[str, Any]]:
         logger.warning("no history for the failed step", extra={"error": str(error)})
 
 
+def _read_result(key: str) -> bytes:
+    body: bytes = s3.get_object(Bucket=settings.documents_bucket, Key=key)["Body"].read()
+    return body
+
+
 def succeed(event: dict[str, Any]) -> dict[str, Any]:
     tenant_id, job_id, pipeline = event["tenant_id"], event["job_id"], event["pipeline_name"]
-    result = normalize(pipeline, event["output"], event["input"])
+    result = normalize(pipeline, event["output"], event["input"], _read_result)
     encoded = json.dumps(result, separators=(",", ":"))
     # The usage is stored with the result, in the same write that ends the job: the Jobs
     # table's stream then settles it (aggregates, budget, concurrency slot) from that image.

@@ -216,6 +216,19 @@ def test_given_the_websocket_samples_in_order_then_a_subscriber_is_pushed_until_
     assert remaining["Items"] == []
 
 
+def test_given_the_split_text_sample_then_the_translation_comes_back_whole_in_chunks(
+    gateway: Gateway,
+) -> None:
+    event = sample("split_text.json")
+
+    answer = invoke(gateway, "SplitTextFunction", event)
+
+    assert answer["source_language"] == event["source_language"]
+    assert answer["target_language"] == event["target_language"]
+    text = "".join(chunk["text"] for chunk in event["chunks"])
+    assert "".join(chunk["text"] for chunk in answer["chunks"]) == text
+
+
 def test_given_every_sample_event_then_one_of_these_tests_or_a_pipeline_test_runs_it() -> None:
     here = Path(__file__).read_text()
     elsewhere = "".join(

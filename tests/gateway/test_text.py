@@ -366,10 +366,7 @@ def test_given_a_translation_when_merged_then_offsets_use_the_translated_lengths
     translation = {
         "source_language": "es",
         "target_language": "en",
-        "chunks": [
-            {"TranslatedText": text, "SourceLanguageCode": "es", "TargetLanguageCode": "en"}
-            for text in translated
-        ],
+        "chunks": [{"text": text} for text in translated],
     }
     results = [
         _chunk_result(),
@@ -415,15 +412,42 @@ def test_given_fewer_chunk_results_than_chunks_when_merged_then_it_is_rejected()
         merge_insights(raw, chunks)
 
 
-def test_given_fewer_translated_chunks_than_chunks_when_merged_then_it_is_rejected() -> None:
+def test_given_a_translation_split_into_more_chunks_than_its_source_then_offsets_stay_right() -> (
+    None
+):
+    """A translation can outgrow its source: the workflow splits it again, so the analysed
+    chunks are the translation's, not the source's, and there can be more of them."""
+    chunks = split_text("Hola. Adiós.")
+    translated = ["Hello there, my friend. ", "Goodbye, ", "my friend."]
+    translation = {
+        "source_language": "es",
+        "target_language": "en",
+        "chunks": [{"text": text} for text in translated],
+    }
+    results = [
+        _chunk_result(),
+        _chunk_result(),
+        _chunk_result(key_phrases=[_found(translated[2], "friend", Text="friend")]),
+    ]
+
+    merged = merge_insights(_raw(results, translation), chunks)
+
+    analysed = "".join(translated)
+    [phrase] = merged["key_phrases"]
+    assert analysed[phrase["begin"] : phrase["end"]] == "friend"
+    assert phrase["begin"] == analysed.rindex("friend")
+    assert merged["stats"] == {"characters": len(analysed), "chunks": 1}
+
+
+def test_given_fewer_results_than_translated_chunks_when_merged_then_it_is_rejected() -> None:
     raw, chunks = _two_chunk_raw()
     raw["translation"] = {
         "source_language": "es",
         "target_language": "en",
-        "chunks": [{"TranslatedText": "First part here. "}],
+        "chunks": [{"text": "First part. "}, {"text": "Second "}, {"text": "part."}],
     }
 
-    with pytest.raises(ValueError, match="1 translated chunks for 2 chunks"):
+    with pytest.raises(ValueError, match="2 chunk results for 3 chunks"):
         merge_insights(raw, chunks)
 
 

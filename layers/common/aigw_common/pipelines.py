@@ -29,8 +29,9 @@ from aigw_common.llm import (
 )
 from aigw_common.text import Chunk, merge_insights, split_text
 
-#: Text jobs, in UTF-8 bytes: the per-chunk answers (entities, key phrases, PII) of this
-#: much text stay well inside Step Functions' 256 KB payload limit.
+#: Text jobs, in UTF-8 bytes. Each chunk's entities, key phrases and PII go to S3, so the
+#: workflow's payloads stay under Step Functions' 256 KB whatever Comprehend finds
+#: (tests/gateway/test_payload_limits.py runs this much text with the most it can find).
 MAX_TEXT_BYTES = 25_000
 #: Inline documents and images (decoded); larger files go through POST /v1/uploads.
 MAX_INLINE_BYTES = 3 * 1024 * 1024
@@ -38,6 +39,9 @@ MAX_INLINE_BYTES = 3 * 1024 * 1024
 MAX_FEATURE_NAME = 64
 
 ObjectWriter = Callable[[str, bytes], None]
+
+#: Reads an object of the gateway's bucket by key (the per-chunk insights text-insights stored).
+ObjectReader = Callable[[str], bytes]
 
 
 @dataclass(frozen=True)
@@ -186,10 +190,16 @@ def _prepare_object(
 # ---------------------------------------------------------------------------- normalize
 
 
-def normalize(pipeline_name: str, raw: Any, prepared_input: dict[str, Any]) -> dict[str, Any]:
-    """The documented result shape of a pipeline from its state machine's raw output."""
+def normalize(
+    pipeline_name: str, raw: Any, prepared_input: dict[str, Any], read_object: ObjectReader
+) -> dict[str, Any]:
+    """The documented result shape of a pipeline from its state machine's raw output.
+
+    text-insights leaves each chunk's entities, key phrases and PII in S3 (their size grows
+    with the text, a state's payload may not): ``read_object`` fetches them by key.
+    """
     if pipeline_name == "text-insights":
-        return merge_insights(raw, _chunks(prepared_input))
+        return merge_insights(_stored_insights(raw, read_object), _chunks(prepared_input))
     if pipeline_name == "image-insights":
         return _normalize_image(raw)
     if pipeline_name == "llm-generate":
@@ -203,11 +213,35 @@ def normalize(pipeline_name: str, raw: Any, prepared_input: dict[str, Any]) -> d
         insights = raw.get("insights")
         return {
             "document": raw["document"],
-            "insights": merge_insights(insights, [Chunk(**c) for c in raw["chunks"]])
+            "insights": merge_insights(
+                _stored_insights(insights, read_object), [Chunk(**c) for c in raw["chunks"]]
+            )
             if insights
             else None,
         }
     return raw
+
+
+#: The per-chunk answers text-insights stores in S3 instead of its output.
+_STORED = ("entities", "key_phrases", "pii")
+
+
+def _stored_insights(raw: dict[str, Any], read_object: ObjectReader) -> dict[str, Any]:
+    """The raw insights with each chunk's stored answers read back in place of their keys."""
+    results = raw.get("chunks") if isinstance(raw, dict) else None
+    if not isinstance(results, list):
+        return raw  # merge_insights says what is wrong with it
+    chunks = []
+    for result in results:
+        if not isinstance(result, dict):
+            chunks.append(result)
+            continue
+        loaded = dict(result)
+        for field in _STORED:
+            if isinstance(result.get(field), str):
+                loaded[field] = json.loads(read_object(result[field]))
+        chunks.append(loaded)
+    return {**raw, "chunks": chunks}
 
 
 def _chunks(prepared_input: dict[str, Any]) -> list[Chunk]:
@@ -215,8 +249,16 @@ def _chunks(prepared_input: dict[str, Any]) -> list[Chunk]:
 
 
 def _normalize_image(raw: dict[str, Any]) -> dict[str, Any]:
-    def box(face: dict[str, Any]) -> dict[str, float]:
-        bounding = face.get("BoundingBox", {})
+    """The four Rekognition answers, which the workflow cut to parallel lists of the fields
+    used (Rekognition's own order: labels and faces by confidence, text in reading order)."""
+    labels, text, faces, moderation = (
+        raw["labels"],
+        raw["text"],
+        raw["faces"],
+        raw["moderation"],
+    )
+
+    def box(bounding: dict[str, Any]) -> dict[str, float]:
         return {
             "left": bounding.get("Left", 0.0),
             "top": bounding.get("Top", 0.0),
@@ -226,20 +268,22 @@ def _normalize_image(raw: dict[str, Any]) -> dict[str, Any]:
 
     return {
         "labels": [
-            {"name": label["Name"], "confidence": round(label["Confidence"], 2)}
-            for label in raw["labels"].get("Labels", [])
+            {"name": name, "confidence": round(confidence, 2)}
+            for name, confidence in zip(labels["names"], labels["confidences"], strict=True)
         ],
         "text": [
-            {"text": found["DetectedText"], "confidence": round(found["Confidence"], 2)}
-            for found in raw["text"].get("TextDetections", [])
-            if found.get("Type") == "LINE"
+            {"text": found, "confidence": round(confidence, 2)}
+            for found, kind, confidence in zip(
+                text["texts"], text["types"], text["confidences"], strict=True
+            )
+            if kind == "LINE"
         ],
         "faces": [
-            {"confidence": round(face["Confidence"], 2), "box": box(face)}
-            for face in raw["faces"].get("FaceDetails", [])
+            {"confidence": round(confidence, 2), "box": box(bounding)}
+            for confidence, bounding in zip(faces["confidences"], faces["boxes"], strict=True)
         ],
         "moderation": [
-            {"name": label["Name"], "confidence": round(label["Confidence"], 2)}
-            for label in raw["moderation"].get("ModerationLabels", [])
+            {"name": name, "confidence": round(confidence, 2)}
+            for name, confidence in zip(moderation["names"], moderation["confidences"], strict=True)
         ],
     }

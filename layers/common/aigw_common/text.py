@@ -1,7 +1,8 @@
 """Chunking and merging for the text-insights pipeline.
 
-The workflow calls Comprehend and Translate through direct SDK integrations, with no Lambda
-inside it, so the text is split into service-sized chunks before the execution starts and the
+The workflow calls Comprehend and Translate through direct SDK integrations, so the text is
+split into service-sized chunks before the execution starts (and a translation split again
+inside it, by the SplitText function, since a translation can outgrow its source) and the
 per-chunk answers are merged after it ends. Both halves live here because they must agree on
 what an offset means: an index into a Python str, i.e. a Unicode code point, which is what
 Comprehend's BeginOffset and EndOffset count.
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-# Below Comprehend's 5,000-byte DetectSentiment limit and Translate's 10,000.
+#: Below DetectSentiment's 5 KB (the smallest limit of the Comprehend calls per chunk: 100 KB
+#: for the others) and TranslateText's 10,000 bytes, with room for a service that counts a
+#: "KB" as 5,000 bytes; aigw_common.limits and its test hold the sources.
 MAX_CHUNK_BYTES = 4500
 
 # Sentence ends: . ! ? … (plus closing quotes or brackets) followed by whitespace; the CJK full
@@ -160,6 +163,8 @@ def _is_regional_indicator(char: str) -> bool:
 def merge_insights(raw: dict[str, Any], chunks: list[Chunk]) -> dict[str, Any]:
     """Merge the text-insights workflow's per-chunk answers into the normalized result.
 
+    ``chunks`` are the submitted text's. A translated text is analysed in the chunks the
+    workflow split the translation into (``raw["translation"]["chunks"]``, one result each).
     Offsets become offsets in the analysed text (the original text, or the concatenated
     translation), sentiment is the length-weighted mean. A raw result that does not match the
     chunks is a workflow bug, so it raises ValueError instead of producing a wrong result.
@@ -169,19 +174,19 @@ def merge_insights(raw: dict[str, Any], chunks: list[Chunk]) -> dict[str, Any]:
     if [chunk.offset for chunk in chunks] != _offsets(chunk.text for chunk in chunks):
         raise ValueError("chunks must be the consecutive pieces of one text, as split_text returns")
     results = _field(raw, "chunks", list, "raw")
-    if len(results) != len(chunks):
-        raise ValueError(f"raw insights: {len(results)} chunk results for {len(chunks)} chunks")
     translation = _field(raw, "translation", (dict, type(None)), "raw")
     if translation is None:
         texts = [chunk.text for chunk in chunks]
         normalized_translation = None
     else:
-        texts = _translated_texts(translation, len(chunks))
+        texts = _translated_texts(translation)
         normalized_translation = {
             "source": _field(translation, "source_language", str, "translation"),
             "target": _field(translation, "target_language", str, "translation"),
             "text": "".join(texts),
         }
+    if len(results) != len(texts):
+        raise ValueError(f"raw insights: {len(results)} chunk results for {len(texts)} chunks")
     analysed = "".join(texts)
 
     entities, key_phrases, pii = [], [], []
@@ -222,12 +227,12 @@ def _offsets(texts: Iterable[str]) -> list[int]:
     return list(accumulate((len(text) for text in texts), initial=0))[:-1]
 
 
-def _translated_texts(translation: dict[str, Any], count: int) -> list[str]:
+def _translated_texts(translation: dict[str, Any]) -> list[str]:
     translated = _field(translation, "chunks", list, "translation")
-    if len(translated) != count:
-        raise ValueError(f"raw insights: {len(translated)} translated chunks for {count} chunks")
+    if not translated:
+        raise ValueError("raw insights: translation.chunks is empty")
     return [
-        _field(item, "TranslatedText", str, f"translation.chunks[{index}]")
+        _field(item, "text", str, f"translation.chunks[{index}]")
         for index, item in enumerate(translated)
     ]
 

@@ -1,0 +1,294 @@
+"""Every pipeline at its largest accepted input, with answers as large as AWS gives, keeps
+every state's input, output and task parameters within Step Functions' 256 KB.
+
+Step Functions fails an execution with States.DataLimitExceeded when a state's input or
+output, or a task's parameters or result, is over 262,144 bytes of UTF-8
+(https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). The fakes here
+answer with the most AWS can return for the input (see each one), and the test reads every
+execution's history, nested and Express ones included (aigw local keeps their history).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from conftest import ROOT, Gateway
+
+from aigw_common.pipelines import MAX_TEXT_BYTES
+
+#: Step Functions' payload quota: a state's input or output, a task's parameters or result.
+PAYLOAD_LIMIT = 262_144
+
+#: What the fakes score: the longest floats Comprehend sends (17 significant digits).
+SCORE = 0.99987654321098765
+#: The longest entity and PII types of Comprehend's models (botocore's EntityType and
+#: PiiEntityType enums).
+ENTITY_TYPE = "COMMERCIAL_ITEM"
+PII_TYPE = "INTERNATIONAL_BANK_ACCOUNT_NUMBER"
+WORD = re.compile(r"\S+")
+
+
+def _per_word(params: dict[str, Any], key: str, **fields: Any) -> dict[str, Any]:
+    """One item for every word: the most a Detect* call can return, since its spans do not
+    overlap and each covers at least a word."""
+    return {
+        key: [
+            {
+                "Score": SCORE,
+                "BeginOffset": match.start(),
+                "EndOffset": match.end(),
+                **{
+                    name: (match.group() if value is None else value)
+                    for name, value in fields.items()
+                },
+            }
+            for match in WORD.finditer(params["Text"])
+        ]
+    }
+
+
+def _translated(params: dict[str, Any]) -> dict[str, Any]:
+    """A translation into a script of three-byte characters: about three times the bytes."""
+    text = re.sub(r"\S", "語", params["Text"])
+    return {
+        "TranslatedText": text,
+        "SourceLanguageCode": params["SourceLanguageCode"],
+        "TargetLanguageCode": params["TargetLanguageCode"],
+    }
+
+
+def _geometry() -> dict[str, Any]:
+    box = {"Width": 0.123456789, "Height": 0.123456789, "Left": 0.123456789, "Top": 0.123456789}
+    points = [{"X": 0.123456789, "Y": 0.123456789}] * 4
+    return {"BoundingBox": box, "Polygon": points}
+
+
+def _labels(params: dict[str, Any]) -> dict[str, Any]:
+    """MaxLabels (25) labels, each with instances, parents, aliases and categories."""
+    instance = {"BoundingBox": _geometry()["BoundingBox"], "Confidence": SCORE * 100}
+    return {
+        "Labels": [
+            {
+                "Name": f"Label number {index}",
+                "Confidence": SCORE * 100,
+                "Instances": [instance] * 20,
+                "Parents": [{"Name": f"Parent of {index}"}] * 3,
+                "Aliases": [{"Name": f"Alias of {index}"}] * 2,
+                "Categories": [{"Name": "Animals and Pets"}],
+            }
+            for index in range(params.get("MaxLabels", 25))
+        ],
+        "LabelModelVersion": "3.0",
+    }
+
+
+def _text_detections(params: dict[str, Any]) -> dict[str, Any]:
+    """DetectText's most: 100 words, and as many lines."""
+    return {
+        "TextDetections": [
+            {
+                "DetectedText": "WORDWORDWORD",
+                "Type": kind,
+                "Id": index,
+                "Confidence": SCORE * 100,
+                "Geometry": _geometry(),
+            }
+            for kind in ("LINE", "WORD")
+            for index in range(100)
+        ]
+    }
+
+
+def _faces(params: dict[str, Any]) -> dict[str, Any]:
+    """DetectFaces' most: the 100 largest faces, with the DEFAULT attributes."""
+    landmarks = [
+        {"Type": kind, "X": 0.123456789, "Y": 0.123456789}
+        for kind in ("eyeLeft", "eyeRight", "mouthLeft", "mouthRight", "nose")
+    ]
+    face = {
+        "BoundingBox": _geometry()["BoundingBox"],
+        "Landmarks": landmarks,
+        "Pose": {"Roll": 1.23456789, "Yaw": 1.23456789, "Pitch": 1.23456789},
+        "Quality": {"Brightness": 12.3456789, "Sharpness": 12.3456789},
+        "Confidence": SCORE * 100,
+    }
+    return {"FaceDetails": [face] * 100}
+
+
+def _moderation(params: dict[str, Any]) -> dict[str, Any]:
+    """Every label of the moderation taxonomy (about 60 at three levels)."""
+    return {
+        "ModerationLabels": [
+            {
+                "Name": f"Moderation label {index}",
+                "ParentName": f"Moderation parent {index // 4}",
+                "TaxonomyLevel": 3,
+                "Confidence": SCORE * 100,
+            }
+            for index in range(60)
+        ],
+        "ModerationModelVersion": "7.0",
+    }
+
+
+#: The largest answers, by (service, operation).
+AWS_SIZED: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("comprehend", "DetectEntities"): lambda p: _per_word(
+        p, "Entities", Type=ENTITY_TYPE, Text=None
+    ),
+    ("comprehend", "DetectKeyPhrases"): lambda p: _per_word(p, "KeyPhrases", Text=None),
+    ("comprehend", "DetectPiiEntities"): lambda p: _per_word(p, "Entities", Type=PII_TYPE),
+    ("translate", "TranslateText"): _translated,
+    ("rekognition", "DetectLabels"): _labels,
+    ("rekognition", "DetectText"): _text_detections,
+    ("rekognition", "DetectFaces"): _faces,
+    ("rekognition", "DetectModerationLabels"): _moderation,
+}
+
+
+@contextmanager
+def _aws_sized(gateway: Gateway) -> Iterator[None]:
+    with ExitStack() as stack:
+        for (service, operation), provider in AWS_SIZED.items():
+            stack.enter_context(gateway.runtime.providers.override(service, operation, provider))
+        yield
+
+
+def _largest_text() -> str:
+    """MAX_TEXT_BYTES of English-like text: five-letter words, ten to a sentence."""
+    words = [f"w{index % 10000:04d}" for index in range(MAX_TEXT_BYTES)]
+    sentences = (" ".join(words[i : i + 10]) + ". " for i in range(0, len(words), 10))
+    text = "".join(sentences)
+    return text.encode()[: MAX_TEXT_BYTES - 1].decode().rstrip() + "."
+
+
+def _executions_of(gateway: Gateway, job_id: str, since: float) -> list[str]:
+    """Every execution, nested ones included, whose input names the job."""
+    sfn = gateway.runtime.client("stepfunctions")
+    found = []
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])[
+            "executions"
+        ]:
+            if execution["startDate"].timestamp() < since:
+                continue
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            if job_id in described.get("input", ""):
+                found.append(execution["executionArn"])
+    return found
+
+
+def _payloads(gateway: Gateway, execution_arn: str) -> Iterator[tuple[int, str]]:
+    """(size, event.field) of every input, output, parameters and result in a history."""
+    sfn = gateway.runtime.client("stepfunctions")
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        for event in page["events"]:
+            for key, details in event.items():
+                if not key.endswith("EventDetails") or not isinstance(details, dict):
+                    continue
+                for field in ("input", "output", "parameters", "result"):
+                    value = details.get(field)
+                    if isinstance(value, str):
+                        yield len(value.encode()), f"{event['type']}.{field}"
+
+
+def _check_job(
+    gateway: Gateway, pipeline: str, pipeline_input: dict[str, Any], **body: Any
+) -> dict[str, int]:
+    """Run a job to success; the largest payload of each kind of event, every execution."""
+    since = time.time() - 1
+    answer = gateway.request(
+        "POST", "/jobs", {"pipeline": pipeline, "input": pipeline_input, **body}
+    )
+    assert answer.status == 202, answer.body
+    job_id = answer.json()["job_id"]
+    job = gateway.wait(job_id, timeout=120)
+    assert job["status"] == "SUCCEEDED", job
+    executions = _executions_of(gateway, job_id, since)
+    assert len(executions) >= 2  # job-runner and the pipeline it nests
+    largest: dict[str, int] = {}
+    for arn in executions:
+        for size, where in _payloads(gateway, arn):
+            assert size <= PAYLOAD_LIMIT, f"{arn}: {where} is {size} bytes"
+            largest[where] = max(size, largest.get(where, 0))
+    return largest
+
+
+def test_given_the_largest_text_translated_with_the_most_answers_then_no_state_tops_256_kb(
+    gateway: Gateway,
+) -> None:
+    with _aws_sized(gateway):
+        largest = _check_job(
+            gateway,
+            "text-insights",
+            {"text": _largest_text()},
+            options={"language": "en", "target_language": "es"},
+        )
+
+    # The test carries weight: one Comprehend answer alone is tens of kilobytes.
+    assert largest["TaskSucceeded.output"] > 50_000
+
+
+def test_given_the_largest_text_untranslated_then_no_state_tops_256_kb(gateway: Gateway) -> None:
+    with _aws_sized(gateway):
+        _check_job(gateway, "text-insights", {"text": _largest_text()})
+
+
+def _png(width: int, height: int) -> bytes:
+    """A grey PNG of the given size (Rekognition reads 80 to 10,000 pixels a side)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_given_a_long_document_with_the_most_answers_then_no_state_tops_256_kb(
+    gateway: Gateway,
+) -> None:
+    """Textract's pages and lines go to S3 (AssemblePages); the text analysed is cut to
+    MAX_TEXT_BYTES and then answered with the most Comprehend can find."""
+    lines = gateway.fakes.document_lines
+    gateway.fakes.document_lines = _largest_text().split(". ") * 4  # 100 KB of text
+    pdf = base64.b64encode(b"%PDF-1.7\n% a document\n").decode()
+    try:
+        with _aws_sized(gateway):
+            _check_job(gateway, "document-insights", {"document_base64": pdf})
+    finally:
+        gateway.fakes.document_lines = lines
+
+
+def test_given_an_image_with_the_most_rekognition_answers_then_no_state_tops_256_kb(
+    gateway: Gateway,
+) -> None:
+    image = base64.b64encode(_png(120, 90)).decode()
+
+    with _aws_sized(gateway):
+        largest = _check_job(gateway, "image-insights", {"image_base64": image})
+
+    # Each answer is cut to the fields the result uses before the four are put together.
+    assert largest["TaskSucceeded.output"] > 50_000
+    assert largest["ParallelStateExited.output"] < 32_768
+
+
+def test_given_a_prediction_then_no_state_tops_256_kb(gateway: Gateway) -> None:
+    """predict's input is bounded by the model's features; the churn model answers a score."""
+    customer = json.loads((ROOT / "samples" / "churn-customer.json").read_text())
+
+    _check_job(gateway, "predict", customer)
