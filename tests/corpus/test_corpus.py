@@ -50,3 +50,14 @@ def test_aigw_local_serves_any_template_without_the_gateways_parts() -> None:
     assert "resources created" in banner["Deployed"] or "emulated" in banner["Deployed"]
     assert answer.status_code == 404
     assert answer.json() == {"message": "no order o-404"}
+
+
+def test_the_corpus_is_the_size_the_issue_asks_for_and_each_app_says_what_it_exercises() -> None:
+    assert len(APPS) >= 15
+    assert all(spec.summary and spec.exercises and spec.steps for spec in APPS)
+    assert all(isinstance(line, str) for spec in APPS for line in spec.exercises + spec.limits)
+
+
+def test_the_runtime_doc_lists_every_corpus_app() -> None:
+    doc = (CORPUS.parents[1] / "docs" / "local-runtime.md").read_text()
+    assert [spec.name for spec in APPS if f"(../tests/corpus/{spec.name}/)" not in doc] == []

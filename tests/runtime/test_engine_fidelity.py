@@ -199,3 +199,68 @@ def test_canary_apigateway_invoke_keeps_only_endpoint_and_method() -> None:
     with engine_fixes_reverted("apigateway-invoke-local"):
         bindings = api_gateway_task.StateTaskServiceApiGateway._SUPPORTED_API_PARAM_BINDINGS
         assert set().union(*bindings.values()) == {"ApiEndpoint", "Method"}
+
+
+def _distributed(tolerated: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Check",
+                    "States": {
+                        "Check": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Ok"}],
+                            "Default": "Bad",
+                        },
+                        "Ok": {"Type": "Succeed"},
+                        "Bad": {"Type": "Fail", "Error": "Bad"},
+                    },
+                },
+                **tolerated,
+                "End": True,
+            }
+        },
+    }
+
+
+ITEMS = {"items": [{"ok": True}, {"ok": False}, {"ok": True}]}
+
+
+def _run_items(definition: dict[str, Any]) -> dict[str, Any]:
+    definition["States"]["Each"]["ItemsPath"] = "$.items"
+    return run(definition, ITEMS)
+
+
+def test_a_distributed_map_fails_past_its_tolerated_failures() -> None:
+    """Given one failing item of three, then a Map tolerating 50% (written as an integer)
+    succeeds and one tolerating nothing fails with States.ExceedToleratedFailureThreshold."""
+    tolerant = _run_items(_distributed({"ToleratedFailurePercentage": 50}))
+    strict = _run_items(_distributed({}))
+
+    assert tolerant["status"] == "SUCCEEDED"
+    assert strict["status"] == "FAILED"
+    assert strict["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+@pytest.mark.canary
+def test_canary_integer_tolerated_percentage_is_a_parse_error() -> None:
+    """If this fails, moto fixed it upstream: delete fix tolerated-failure-integer."""
+    from botocore.exceptions import ClientError
+
+    with (
+        engine_fixes_reverted("tolerated-failure-integer"),
+        pytest.raises(ClientError, match="ToleratedFailurePercentage"),
+    ):
+        _run_items(_distributed({"ToleratedFailurePercentage": 50}))
+
+
+@pytest.mark.canary
+def test_canary_failed_items_never_fail_a_distributed_map() -> None:
+    """If this fails, moto fixed it upstream: delete fix tolerated-failure-threshold."""
+    with engine_fixes_reverted("tolerated-failure-threshold"):
+        described = _run_items(_distributed({}))
+    assert described["status"] == "SUCCEEDED"

@@ -29,6 +29,7 @@ from aigw.local.events.destinations import (
     stream_failure_record,
 )
 from aigw.local.events.filters import FilterError, filter_patterns
+from aigw.local.events.pipes import PipeSpec
 from aigw.local.events.queues import QueueMapping
 from aigw.local.events.schedules import ScheduleError, Schedules, scheduled_event
 from aigw.local.events.sources import EventSources, StreamMapping
@@ -796,6 +797,37 @@ class Deployer:
 
         self.schedules.add(arn, expression, fire, lambda: state["enabled"])
         return DeployedResource(logical_id, "AWS::Scheduler::Schedule", name, {"Arn": arn})
+
+    def _create_pipes_pipe(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("Name"))[:64]
+        arn = self._arn("pipes", f"pipe/{name}")
+        resource = DeployedResource(logical_id, "AWS::Pipes::Pipe", name, {"Arn": arn})
+        source = str(props["Source"])
+        if ":sqs:" not in source:
+            raise NotRunLocally(
+                resource, f"source {source}: only pipes from SQS queues are run locally"
+            )
+        parameters = props.get("SourceParameters") or {}
+        try:
+            filters = filter_patterns(parameters.get("FilterCriteria"))
+        except FilterError as error:
+            raise DeploymentError(f"{logical_id}: FilterCriteria: {error}") from None
+        target = props.get("TargetParameters") or {}
+        machine = target.get("StepFunctionStateMachineParameters") or {}
+        self.event_sources.add_pipe(
+            PipeSpec(
+                name=name,
+                source=source,
+                target=str(props["Target"]),
+                batch_size=int((parameters.get("SqsQueueParameters") or {}).get("BatchSize", 10)),
+                filters=filters,
+                enrichment=props.get("Enrichment"),
+                input_template=target.get("InputTemplate"),
+                invocation_type=machine.get("InvocationType", "FIRE_AND_FORGET"),
+            ),
+            running=props.get("DesiredState", "RUNNING") == "RUNNING",
+        )
+        return resource
 
     def _create_logs_loggroup(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
         name = props.get("LogGroupName") or f"/aws/{self.template.stack_name}/{logical_id}"

@@ -34,6 +34,7 @@ from aigw.local.engine import (
     sync_execution,
     task_failure,
     time_scale,
+    tolerated_failure,
     unnamed_execution,
 )
 from aigw.local.engine.aws_sdk import aws_sdk_error_prefix
@@ -67,6 +68,7 @@ FIXES: Final[list[Fix]] = [
     *execution_history.FIXES,
     *stop_execution.FIXES,
     *api_gateway_invoke.FIXES,
+    *tolerated_failure.FIXES,
 ]
 
 _fixes_lock = threading.RLock()

@@ -123,20 +123,29 @@ class QueuePoller:
                 backend.delete_message(self.queue_name, handles[record["messageId"]])
         if not chosen:
             return
+        failed = self._handle(chosen)
+        if failed is None:
+            return  # the whole batch failed: it returns after the visibility timeout
+        for record in chosen:
+            if record["messageId"] not in failed:
+                backend.delete_message(self.queue_name, handles[record["messageId"]])
+
+    def _handle(self, records: list[dict[str, Any]]) -> set[str] | None:
+        """Deliver a batch; the ids of the records that failed (None: all of them)."""
         try:
-            result = self.bridge.invoke(self.mapping.function_arn, {"Records": chosen})
+            result = self.bridge.invoke(self.mapping.function_arn, {"Records": records})
         except FunctionThrottledError:
-            return  # the messages return after the visibility timeout, as on AWS
+            return None  # the messages return after the visibility timeout, as on AWS
         if result.function_error is not None:
             LOG.warning(
                 "%s failed a batch of %d from %s; the messages return after the visibility "
                 "timeout: %s",
                 self.mapping.function_arn,
-                len(chosen),
+                len(records),
                 self.queue_name,
                 result.payload[:300].decode(errors="replace"),
             )
-            return
+            return None
         failed: set[str] = set()
         if self.mapping.report_batch_item_failures:
             answer = result.json()
@@ -146,9 +155,7 @@ class QueuePoller:
                     for item in answer.get("batchItemFailures") or []
                     if isinstance(item, dict)
                 }
-        for record in chosen:
-            if record["messageId"] not in failed:
-                backend.delete_message(self.queue_name, handles[record["messageId"]])
+        return failed
 
     def _record(self, message: Any) -> dict[str, Any]:
         attributes = {

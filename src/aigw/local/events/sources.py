@@ -36,6 +36,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
+from aigw.local.events.pipes import PipePoller, PipeSpec
 from aigw.local.events.queues import QueueMapping, QueuePoller, matches_filters
 from aigw.local.lambdas.bridge import FailureHandler, FunctionThrottledError, LambdaBridge
 
@@ -154,6 +155,25 @@ class EventSources:
             return bool(backend.get_event_source_mapping(mapping.uuid).enabled)
 
         poller = QueuePoller(mapping, self.bridge, enabled, self.time_scale)
+        self._pollers.append(poller)
+        poller.start()
+
+    def add_pipe(self, pipe: PipeSpec, running: bool) -> None:
+        """Run an EventBridge pipe whose source is an SQS queue."""
+
+        def deliver(arn: str, payload: Any) -> bool:
+            return self.deliver(arn, payload, source=f"pipe {pipe.name}")
+
+        def start(arn: str, payload: Any, sync: bool) -> Any:
+            from moto.stepfunctions.responses import get_backend
+
+            parts = arn.split(":")
+            backend = get_backend(parts[4], parts[3])
+            if sync:
+                return backend.start_sync_execution(arn, None, json.dumps(payload))
+            return backend.start_execution(arn, str(uuid.uuid4()), json.dumps(payload))
+
+        poller = PipePoller(pipe, self.bridge, deliver, start, lambda: running, self.time_scale)
         self._pollers.append(poller)
         poller.start()
 
