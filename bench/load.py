@@ -219,7 +219,12 @@ async def run_phase(gateway: Gateway, keys: list[str], clients: int, jobs: int) 
         url = gateway.banner["WebSocket"]
         sockets = await asyncio.gather(
             *(
-                websockets.connect(f"{url}?api_key={keys[i]}", max_size=None, open_timeout=60)
+                websockets.connect(
+                    url,
+                    additional_headers={"x-api-key": keys[i]},
+                    max_size=None,
+                    open_timeout=60,
+                )
                 for i in range(clients)
             )
         )

@@ -26,7 +26,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from aigw.client import Client
+from aigw.client import Client, ticket_url
 from aigw.client.display import summary
 from aigw.local_gateway.process import GatewayStartError, LocalGatewayProcess
 
@@ -121,27 +121,28 @@ def run(timeout: float) -> int:
             print(f"  {name + ':':<14} {banner[name]}")
         print()
         jobs = [dataclasses.replace(job) for job in JOBS]
-        ws_url = f"{banner['WebSocket']}?api_key={banner['API key']}"
-        with (
-            Client(banner["REST API"], banner["API key"]) as client,
-            connect(ws_url, open_timeout=10) as websocket,
-        ):
-            started = time.monotonic()
-            print("Submitting one job per pipeline (documents and images uploaded first),")
-            print("each subscribed to on the WebSocket API as soon as it is accepted:")
-            for job in jobs:
-                job_input, options = job_request(client, job)
-                job.job_id = client.submit(job.pipeline, job_input, options).job_id
-                websocket.send(json.dumps({"action": "subscribe", "job_id": job.job_id}))
-                print(f"  {job.title:<24} {job.pipeline:<18} {job.sample:<22} {job.job_id}")
-            print("\nWhat the WebSocket API tells:")
-            follow(websocket, jobs, started, timeout)
-            for job in jobs:
-                job.job = client.get(job.job_id).model_dump(
-                    mode="json", by_alias=True, exclude_unset=True
-                )
-                if job.job["status"] != job.status:
-                    job.statuses.append((time.monotonic() - started, job.job["status"]))
+        with Client(banner["REST API"], banner["API key"]) as client:
+            # Connected as a browser would: a single-use ticket in the URL, never the key.
+            ticket = client.websocket_ticket()
+            with connect(
+                ticket_url(banner["WebSocket"], ticket.ticket), open_timeout=10
+            ) as websocket:
+                started = time.monotonic()
+                print("Submitting one job per pipeline (documents and images uploaded first),")
+                print("each subscribed to on the WebSocket API as soon as it is accepted:")
+                for job in jobs:
+                    job_input, options = job_request(client, job)
+                    job.job_id = client.submit(job.pipeline, job_input, options).job_id
+                    websocket.send(json.dumps({"action": "subscribe", "job_id": job.job_id}))
+                    print(f"  {job.title:<24} {job.pipeline:<18} {job.sample:<22} {job.job_id}")
+                print("\nWhat the WebSocket API tells:")
+                follow(websocket, jobs, started, timeout)
+                for job in jobs:
+                    job.job = client.get(job.job_id).model_dump(
+                        mode="json", by_alias=True, exclude_unset=True
+                    )
+                    if job.job["status"] != job.status:
+                        job.statuses.append((time.monotonic() - started, job.job["status"]))
         print("\nResults:")
         for job in jobs:
             elapsed = job.statuses[-1][0] if job.statuses else 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from job_service import JobService
 from pydantic import BaseModel
 
+from aigw_common.access import TicketStore
 from aigw_common.errors import GatewayError, InvalidInput, RateLimited, Unauthorized
 from aigw_common.json_input import parse_json
 from aigw_common.prompts import check_definition, check_name
@@ -29,6 +31,8 @@ class HttpSettings(BaseModel):
     #: header to its own errors; every answer of this function carries it too, or a browser
     #: could not read a 4xx or even a 200.
     allowed_origin: str
+    #: Where WebSocket connect tickets are kept (their hashes, for 60 s).
+    auth_table: str
 
 
 logger = Logger()
@@ -43,6 +47,7 @@ app = APIGatewayRestResolver(
     )
 )
 service = JobService.from_environment()
+tickets = TicketStore(boto3.client("dynamodb"), http_settings.auth_table)
 
 
 def _tenant() -> str:
@@ -83,6 +88,12 @@ def list_pipelines() -> Response:
 @app.post("/uploads")
 def create_upload() -> Response:
     return _json(201, service.create_upload(_tenant(), _body()))
+
+
+@app.post("/ws-tickets")
+def create_websocket_ticket() -> Response:
+    ticket = tickets.issue(_tenant())
+    return _json(201, {"ticket": ticket.ticket, "expires_at": ticket.expires_at})
 
 
 @app.post("/jobs")

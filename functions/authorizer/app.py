@@ -1,13 +1,18 @@
 """REQUEST authorizer for the REST API and the WebSocket ``$connect`` route.
 
-The API key arrives in the ``x-api-key`` header (REST) or the ``api_key`` query parameter
-(WebSocket). Only its SHA-256 is stored; it is looked up in the Tenants table. An active
-tenant is allowed everywhere in the API (API Gateway caches the answer per key and source
-address, so the policy must cover every route); a pending or suspended tenant is denied
-(403); an unknown key is "Unauthorized" (401), the exact message API Gateway requires for a
-401. Every unknown key counts against its source address (``aigw_common.access``): an
-address that sent ``failed_key_limit`` of them recently is denied (403, the reason saying
-when to try again), valid keys included, so guessing keys learns nothing.
+The API key arrives in the ``x-api-key`` header, on REST requests and WebSocket handshakes
+alike; a client that cannot set headers on a handshake (a browser) connects with
+``?ticket=`` from ``POST /v1/ws-tickets`` instead (single use, valid 60 s). Never in a URL:
+access logs and proxies keep URLs, so ``?api_key=`` is refused. Only SHA-256s of keys and
+tickets are stored; a key is looked up in the Tenants table.
+
+An active tenant is allowed everywhere in the API (API Gateway caches the answer per key and
+source address, so the policy must cover every route); a pending or suspended tenant is
+denied (403); an unknown key or ticket is "Unauthorized" (401), the exact message API
+Gateway requires for a 401. Each unknown key or ticket counts against its source address
+(``aigw_common.access``): an address that sent ``failed_key_limit`` of them recently is
+denied (403, the reason saying when to try again), valid keys included, so guessing keys
+learns nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from aigw_common.access import FailedKeyCounter
+from aigw_common.access import FailedKeyCounter, TicketStore, tenant_status
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -38,6 +43,7 @@ class Settings(BaseModel):
 
 settings = load_settings(Settings)
 dynamodb = boto3.client("dynamodb")
+tickets = TicketStore(dynamodb, settings.auth_table)
 failures = FailedKeyCounter(
     dynamodb,
     settings.auth_table,
@@ -49,26 +55,36 @@ MAX_KEY_LENGTH = 256
 
 
 class Unauthorized(Exception):
-    """No known key: API Gateway answers 401 for exactly this message."""
+    """No known key or ticket: API Gateway answers 401 for exactly this message."""
 
     def __init__(self) -> None:
         super().__init__("Unauthorized")
 
 
-def _api_key(event: dict[str, Any]) -> str | None:
+def _well_formed(secret: str) -> bool:
+    """Could this be a key or ticket the gateway issued? (Printable ASCII, 16 to 256
+    characters.) Anything else is refused before it is hashed or looked up."""
+    return 16 <= len(secret) <= MAX_KEY_LENGTH and secret.isascii() and secret.isprintable()
+
+
+def _tenant(event: dict[str, Any]) -> dict[str, str]:
+    """The tenant of the request's key (or, on ``$connect``, ticket): ``tenant_id``,
+    ``status`` and, for a key, ``usage_key``."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    query = event.get("queryStringParameters") or {}
-    return headers.get("x-api-key") or query.get("api_key")
+    key = headers.get("x-api-key")
+    if key is not None:
+        return _tenant_by_key(key)
+    ticket = (event.get("queryStringParameters") or {}).get("ticket")
+    if ticket is not None and event["methodArn"].endswith("/$connect") and _well_formed(ticket):
+        tenant_id = tickets.redeem(ticket)
+        status = tenant_status(dynamodb, settings.tenants_table, tenant_id) if tenant_id else None
+        if tenant_id is not None and status is not None:
+            return {"tenant_id": tenant_id, "status": status}
+    raise Unauthorized
 
 
-def _well_formed(key: str) -> bool:
-    """Could this be a key the gateway issued? (Printable ASCII, 16 to 256 characters.)
-    Anything else is refused before it is hashed or looked up."""
-    return 16 <= len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
-
-
-def _tenant(key: str | None) -> dict[str, str]:
-    if not key or not _well_formed(key):
+def _tenant_by_key(key: str) -> dict[str, str]:
+    if not _well_formed(key):
         raise Unauthorized
     answer = dynamodb.query(
         TableName=settings.tenants_table,
@@ -114,11 +130,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         reason = f"too many unknown API keys from {address}; try again in {wait} s"
         return _answer("blocked", "Deny", event["methodArn"], reason=reason)
     try:
-        tenant = _tenant(_api_key(event))
+        tenant = _tenant(event)
     except Unauthorized:
         if address:
             failures.record(address)
-        logger.info("unknown API key")
+        logger.info("unknown API key or ticket")
         raise
     status = tenant.get("status", "pending")
     effect = "Allow" if status == "active" else "Deny"

@@ -30,6 +30,7 @@ _SDK = frozenset(
         "UpstreamError",
         "WaitTimeoutError",
         "JobUpdate",
+        "ticket_url",
     }
 )
 __all__ = sorted(_SDK)

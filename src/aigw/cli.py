@@ -134,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_argument("--page-size", type=int, help="jobs per API request (1-100)")
     cancel = command("cancel", "cancel a job that has not ended")
     cancel.add_argument("job_id")
+    command(
+        "ws-ticket",
+        "a WebSocket URL with a single-use ticket (valid 60 s), for a client that cannot send "
+        "the x-api-key header on the handshake (a browser, wscat without -H)",
+    )
     result = command("result", "show a job's result (summary, or --json, or -o FILE)")
     result.add_argument("job_id")
     result.add_argument("-o", "--output", help="write the result's JSON to this file")
@@ -447,6 +452,23 @@ def _cmd_cancel(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_ws_ticket(client: Client, args: argparse.Namespace) -> int:
+    if not client.ws_url:
+        raise _Failure(
+            "no WebSocket URL: pass --ws-url, set AIGW_WS_URL or use --stack", EXIT_USAGE
+        )
+    from aigw.client import ticket_url
+
+    ticket = client.websocket_ticket()
+    url = ticket_url(client.ws_url, ticket.ticket)
+    if args.json:
+        _print_json({"url": url, **_dump(ticket)})
+    else:
+        print(url)
+        print(f"(one connection, before {ticket.expires_at})", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_result(client: Client, args: argparse.Namespace) -> int:
     job = client.get(args.job_id)
     if job.status != "SUCCEEDED":
@@ -604,6 +626,7 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
     "status": _cmd_status,
     "jobs": _cmd_jobs,
     "cancel": _cmd_cancel,
+    "ws-ticket": _cmd_ws_ticket,
     "result": _cmd_result,
     "prompts": _cmd_prompts,
 }

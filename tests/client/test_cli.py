@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 from client_helpers import Gateway, closed_port_url
 
 from aigw.cli import (
@@ -267,3 +268,23 @@ def test_given_a_running_local_gateway_when_a_tenant_is_created_then_its_key_wor
     assert tenant["status"] == "active" and tenant["tenant_id"].startswith("t-")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []  # a new tenant sees none of the others' jobs
+
+
+def test_given_ws_ticket_then_its_url_opens_one_websocket_without_the_key(
+    gateway: Gateway,
+) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    ran = gateway.cli("ws-ticket", "--json")
+
+    assert ran.returncode == 0, ran.stderr
+    ticket = json.loads(ran.stdout)
+    assert gateway.api_key not in ran.stdout
+    assert ticket["url"] == f"{gateway.ws_url}?ticket={ticket['ticket']}"
+    with connect(ticket["url"], open_timeout=30) as socket:
+        socket.send(json.dumps({"action": "subscribe", "job_id": "01HWZ06SCY7F9H1K3M5P7R9T1V"}))
+        assert json.loads(socket.recv(timeout=30))["code"] == "NotFound"
+    with pytest.raises(InvalidStatus) as refused:  # used up
+        connect(ticket["url"], open_timeout=30)
+    assert refused.value.response.status_code == 401

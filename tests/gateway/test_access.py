@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, Gateway
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from aigw.local.apis.rest_api import Request, Response, RestApi
 from aigw.local.apis.websocket_server import LocalWebSocketServer
-from aigw_common.access import FailedKeyCounter
+from aigw_common.access import TICKET_SECONDS, FailedKeyCounter, TicketStore
 
 #: The issue's bound: a suspension takes effect within this many seconds.
 SUSPENSION_BOUND = 60
@@ -138,7 +138,7 @@ def test_given_an_open_websocket_when_its_tenant_is_suspended_then_it_is_closed_
 ) -> None:
     tenant = gateway.new_tenant("to-suspend-ws")
     job_id = gateway.submit("text-insights", {"text": "Held for a while."}, key=tenant.api_key)
-    with connect(f"{ws_url}?api_key={tenant.api_key}") as socket:
+    with connect(ws_url, additional_headers={"x-api-key": tenant.api_key}) as socket:
         socket.send(json.dumps({"action": "subscribe", "job_id": job_id}))
         assert _receive(socket)["status"] in ("QUEUED", "RUNNING")
 
@@ -154,7 +154,7 @@ def test_given_a_suspended_tenant_when_its_open_websocket_subscribes_then_forbid
 ) -> None:
     tenant = gateway.new_tenant("suspended-subscriber")
     job_id = gateway.submit("text-insights", {"text": "Done soon."}, key=tenant.api_key)
-    with connect(f"{ws_url}?api_key={tenant.api_key}") as socket:
+    with connect(ws_url, additional_headers={"x-api-key": tenant.api_key}) as socket:
         gateway.set_status(tenant, "suspended")
         socket.send(json.dumps({"action": "subscribe", "job_id": job_id}))
         received = _closed_after(socket)
@@ -209,16 +209,21 @@ def test_given_nine_unknown_keys_then_the_address_is_not_blocked(
 def test_given_a_blocked_address_then_its_websocket_handshake_is_refused(
     gateway: Gateway, ws_url: str
 ) -> None:
-    from websockets.exceptions import InvalidStatus
-
+    # From an address of its own on the loopback network: the block is per address.
+    value = uuid.uuid4().int
+    source = {
+        "source_address": (
+            f"127.{value % 250 + 1}.{value // 250 % 250}.{value // 62500 % 250 + 1}",
+            0,
+        )
+    }
     for attempt in range(LIMIT):
-        with pytest.raises(InvalidStatus) as refused:
-            connect(f"{ws_url}?api_key=aigw_guess-{attempt:02d}-{uuid.uuid4().hex}")
-        assert refused.value.response.status_code == 401
+        guess = f"aigw_guess-{attempt:02d}-{uuid.uuid4().hex}"
+        assert _refused(ws_url, additional_headers={"x-api-key": guess}, **source) == 401
 
-    with pytest.raises(InvalidStatus) as blocked:
-        connect(f"{ws_url}?api_key={gateway.tenant.api_key}")
-    assert blocked.value.response.status_code == 403
+    assert (
+        _refused(ws_url, additional_headers={"x-api-key": gateway.tenant.api_key}, **source) == 403
+    )
 
 
 class _Table:
@@ -261,6 +266,80 @@ def test_the_failure_window_blocks_and_frees_an_address(
 
     assert counter.blocked_for("192.0.2.1", now=checked_at) == blocked_for
     assert counter.blocked_for("192.0.2.2", now=checked_at) == 0
+
+
+# ---------------------------------------------------------------------------- WebSocket credentials
+
+
+def _refused(url: str, **options: Any) -> int:
+    """The status of a refused handshake (fails if it opens)."""
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, **options)
+    return refused.value.response.status_code
+
+
+def _ticket(gateway: Gateway, key: str = "default") -> str:
+    answer = gateway.request("POST", "/ws-tickets", key=key)
+    assert answer.status == 201, answer.body
+    assert answer.json()["expires_at"].endswith("Z")
+    return str(answer.json()["ticket"])
+
+
+def test_given_a_ticket_then_it_opens_one_websocket_for_its_tenant(
+    gateway: Gateway, ws_url: str
+) -> None:
+    job_id = gateway.submit("text-insights", {"text": "Followed with a ticket."})
+    ticket = _ticket(gateway)
+
+    with connect(f"{ws_url}?ticket={ticket}") as socket:
+        socket.send(json.dumps({"action": "subscribe", "job_id": job_id}))
+        assert _receive(socket)["job_id"] == job_id
+
+    assert _refused(f"{ws_url}?ticket={ticket}") == 401  # used up
+
+
+def test_a_ticket_is_stored_only_as_its_hash(gateway: Gateway) -> None:
+    ticket = _ticket(gateway)
+
+    items = gateway.runtime.client("dynamodb").scan(
+        TableName=gateway.runtime.physical_id("AuthTable")
+    )["Items"]
+    assert not any(ticket in json.dumps(item) for item in items)
+    assert any(item["pk"]["S"].startswith("ticket#") for item in items)
+
+
+def test_given_an_expired_ticket_then_the_handshake_is_refused(
+    gateway: Gateway, ws_url: str
+) -> None:
+    store = TicketStore(
+        gateway.runtime.client("dynamodb"), gateway.runtime.physical_id("AuthTable")
+    )
+    stale = store.issue(gateway.tenant.tenant_id, now=time.time() - TICKET_SECONDS - 1)
+
+    assert _refused(f"{ws_url}?ticket={stale.ticket}") == 401
+
+
+def test_given_a_ticket_of_a_tenant_suspended_since_then_403(gateway: Gateway, ws_url: str) -> None:
+    tenant = gateway.new_tenant("suspended-after-ticket")
+    ticket = _ticket(gateway, key=tenant.api_key)
+    gateway.set_status(tenant, "suspended")
+
+    assert _refused(f"{ws_url}?ticket={ticket}") == 403
+
+
+def test_given_the_key_in_the_websocket_url_then_the_handshake_is_refused(
+    gateway: Gateway, ws_url: str
+) -> None:
+    """?api_key= put the long-lived key in URLs, which logs keep: it is not accepted."""
+    assert _refused(f"{ws_url}?api_key={gateway.tenant.api_key}") == 401
+
+
+def test_given_a_ticket_on_a_rest_request_then_401(gateway: Gateway) -> None:
+    ticket = _ticket(gateway)
+
+    answer = gateway.request("GET", "/pipelines", key=None, query={"ticket": ticket})
+
+    assert answer.status == 401
 
 
 # ---------------------------------------------------------------------------- AWS's models

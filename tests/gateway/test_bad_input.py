@@ -228,7 +228,7 @@ def ws_url(gateway: Gateway) -> Iterator[str]:
 def test_given_a_bad_websocket_message_then_a_typed_error_and_the_connection_stays(
     gateway: Gateway, ws_url: str, case: str, message: str | bytes
 ) -> None:
-    with connect(f"{ws_url}?api_key={gateway.tenant.api_key}") as socket:
+    with connect(ws_url, additional_headers={"x-api-key": gateway.tenant.api_key}) as socket:
         socket.send(message)
         answer = json.loads(socket.recv(timeout=5))
         assert answer["type"] == "error", f"{case}: {answer}"

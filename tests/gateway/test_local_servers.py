@@ -173,7 +173,9 @@ def test_given_a_job_submitted_over_http_then_a_websocket_subscriber_follows_it(
     assert submitted.status_code == 202, submitted.text
     job_id = submitted.json()["job_id"]
 
-    with connect(f"{servers.ws_url}?api_key={gateway.tenant.api_key}") as websocket:
+    with connect(
+        servers.ws_url, additional_headers={"x-api-key": gateway.tenant.api_key}
+    ) as websocket:
         websocket.send(json.dumps({"action": "subscribe", "job_id": job_id}))
         messages = [_receive(websocket)]  # the current status, at once
         held_language_detection.set()
@@ -193,7 +195,9 @@ def test_given_a_job_submitted_over_http_then_a_websocket_subscriber_follows_it(
 def test_given_an_unknown_action_then_the_default_route_answers(
     gateway: Gateway, servers: Servers
 ) -> None:
-    with connect(f"{servers.ws_url}?api_key={gateway.tenant.api_key}") as websocket:
+    with connect(
+        servers.ws_url, additional_headers={"x-api-key": gateway.tenant.api_key}
+    ) as websocket:
         websocket.send(json.dumps({"action": "dance"}))
 
         assert _receive(websocket) == {
@@ -210,7 +214,9 @@ def test_given_a_failing_route_function_then_api_gateways_error_reaches_the_clie
         raise ServiceError("InternalServerError", "the table is down")
 
     with (
-        connect(f"{servers.ws_url}?api_key={gateway.tenant.api_key}") as websocket,
+        connect(
+            servers.ws_url, additional_headers={"x-api-key": gateway.tenant.api_key}
+        ) as websocket,
         gateway.runtime.providers.override("dynamodb", "GetItem", unavailable),
     ):
         websocket.send(json.dumps({"action": "subscribe", "job_id": "01HWZ06SCY7F9H1K3M5P7R9T1V"}))
@@ -237,7 +243,9 @@ def test_given_a_pending_tenant_then_the_handshake_is_refused_with_403(
     pending = gateway.new_tenant("waiting-ws", status="pending")
 
     with pytest.raises(InvalidStatus) as refused:
-        connect(f"{servers.ws_url}?api_key={pending.api_key}", open_timeout=TIMEOUT)
+        connect(
+            servers.ws_url, additional_headers={"x-api-key": pending.api_key}, open_timeout=TIMEOUT
+        )
 
     assert refused.value.response.status_code == 403
 
@@ -252,7 +260,9 @@ def test_given_a_live_connection_then_the_connections_api_reaches_it_until_it_is
         region_name=gateway.runtime.region,
     )
     before = _connection_ids(gateway)
-    with connect(f"{servers.ws_url}?api_key={gateway.tenant.api_key}") as websocket:
+    with connect(
+        servers.ws_url, additional_headers={"x-api-key": gateway.tenant.api_key}
+    ) as websocket:
         (connection_id,) = _connection_ids(gateway) - before
 
         management.post_to_connection(ConnectionId=connection_id, Data=b'{"hello": 1}')
@@ -301,7 +311,7 @@ def test_given_open_clients_when_the_servers_stop_then_ports_threads_and_provide
 
     with (
         requests.Session() as session,  # its keep-alive connection stays open
-        connect(f"{ws_url}?api_key={gateway.tenant.api_key}") as client,
+        connect(ws_url, additional_headers={"x-api-key": gateway.tenant.api_key}) as client,
     ):
         assert session.get(f"{api_url}/pipelines", timeout=TIMEOUT).status_code == 401
         (connection_id,) = _connection_ids(gateway) - before

@@ -1,5 +1,5 @@
-"""Who may use the gateway right now: tenants' status and the count of unknown keys per
-source address, over the Tenants and Auth tables.
+"""Who may use the gateway right now: tenants' status, WebSocket connect tickets and the
+count of unknown keys per source address, over the Tenants and Auth tables.
 
 The authorizer, the WebSocket function and the notifier all ask :func:`tenant_status` at
 the moment they act, never a cached answer, so suspending a tenant takes effect at once
@@ -8,8 +8,18 @@ for everything but API Gateway's own authorizer cache (its TTL, 30 s, in api/ope
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import ClientError
+
+#: A connect ticket opens one WebSocket connection within this many seconds of its issue.
+TICKET_SECONDS = 60
+TICKET_PREFIX = "wst_"
 
 
 def tenant_status(dynamodb: Any, tenants_table: str, tenant_id: str) -> str | None:
@@ -26,6 +36,62 @@ def tenant_status(dynamodb: Any, tenants_table: str, tenant_id: str) -> str | No
     if item is None:
         return None
     return str(item.get("status", {}).get("S", "pending"))
+
+
+@dataclass(frozen=True)
+class Ticket:
+    ticket: str
+    expires_at: str  # ISO 8601, UTC
+
+
+class TicketStore:
+    """Single-use WebSocket connect tickets: only their SHA-256 is stored, with a TTL.
+
+    A browser cannot set headers on a WebSocket handshake, so it would have to put the API
+    key in the URL, which access logs and proxies keep; a ticket in the URL is worth
+    nothing once used or a minute old.
+    """
+
+    def __init__(self, dynamodb: Any, auth_table: str) -> None:
+        self.dynamodb, self.table = dynamodb, auth_table
+
+    @staticmethod
+    def _key(ticket: str) -> dict[str, Any]:
+        return {"pk": {"S": "ticket#" + hashlib.sha256(ticket.encode()).hexdigest()}}
+
+    def issue(self, tenant_id: str, now: float | None = None) -> Ticket:
+        now = time.time() if now is None else now
+        ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
+        expires = int(now) + TICKET_SECONDS
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item={
+                **self._key(ticket),
+                "tenant_id": {"S": tenant_id},
+                "expires_at": {"N": str(expires)},
+            },
+        )
+        moment = datetime.datetime.fromtimestamp(expires, datetime.UTC)
+        return Ticket(ticket, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    def redeem(self, ticket: str, now: float | None = None) -> str | None:
+        """The tenant of an unexpired, unused ticket, which this call uses up (a
+        conditional delete: of two connections racing with one ticket, one wins); None
+        for anything else. DynamoDB's TTL deletes late, so expiry is checked here."""
+        now = time.time() if now is None else now
+        try:
+            answer = self.dynamodb.delete_item(
+                TableName=self.table,
+                Key=self._key(ticket),
+                ConditionExpression="attribute_exists(pk) AND expires_at > :now",
+                ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return str(answer["Attributes"]["tenant_id"]["S"])
 
 
 class FailedKeyCounter:

@@ -10,7 +10,7 @@
 Models (``aigw.client.models``) are generated from api/openapi.yaml.
 """
 
-from aigw.client._core import AUTO, TERMINAL, JobUpdate
+from aigw.client._core import AUTO, TERMINAL, JobUpdate, ticket_url
 from aigw.client.aio import AsyncClient
 from aigw.client.errors import (
     ERRORS_BY_CODE,
@@ -32,7 +32,7 @@ from aigw.client.errors import (
     UpstreamError,
     WaitTimeoutError,
 )
-from aigw.client.models import Job, JobList, Prompt, RunResult, SubmittedJob
+from aigw.client.models import Job, JobList, Prompt, RunResult, SubmittedJob, WebSocketTicket
 from aigw.client.sync import Client
 
 __all__ = [
@@ -64,4 +64,6 @@ __all__ = [
     "UploadError",
     "UpstreamError",
     "WaitTimeoutError",
+    "WebSocketTicket",
+    "ticket_url",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import mimetypes
 import random
 import time
@@ -130,11 +131,42 @@ def error_for(status: int, body: bytes, headers: Mapping[str, str]) -> ApiError:
     return api_error(status, body, retry_after(headers.get("retry-after")))
 
 
-def websocket_url(ws_url: str, api_key: str) -> str:
-    """The WebSocket URL with the key as the ``api_key`` query parameter ($connect's auth)."""
+def ticket_url(ws_url: str, ticket: str) -> str:
+    """The WebSocket URL that opens one connection with a ticket (``?ticket=``)."""
     parts = urlsplit(ws_url)
-    query = "&".join(filter(None, [parts.query, urlencode({"api_key": api_key})]))
+    query = "&".join(filter(None, [parts.query, urlencode({"ticket": ticket})]))
     return urlunsplit(parts._replace(query=query))
+
+
+class _CredentialFilter(logging.Filter):
+    """The websockets library logs each handshake header at DEBUG: not the key's value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            record.msg in ("> %s: %s", "< %s: %s")
+            and isinstance(args, tuple)
+            and len(args) == 2
+            and str(args[0]).lower() == "x-api-key"
+        ):
+            record.args = (args[0], "***")
+        return True
+
+
+#: The logger the clients give the websockets library: its handshakes without the key.
+WEBSOCKET_LOG = logging.getLogger("aigw.client.websocket")
+WEBSOCKET_LOG.addFilter(_CredentialFilter())
+
+
+def websocket_options(api_key: str) -> dict[str, Any]:
+    """How the clients open the WebSocket: the key in the ``x-api-key`` header of the
+    handshake, as on every REST request, never in the URL (logs and proxies keep URLs)."""
+    return {
+        "additional_headers": {"x-api-key": api_key},
+        "logger": WEBSOCKET_LOG,
+        "open_timeout": 5,
+        "close_timeout": 1,
+    }
 
 
 def subscribe_message(job_id: str) -> str:

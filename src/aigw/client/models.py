@@ -216,6 +216,12 @@ class PipelineList(BaseModel):
     pipelines: list[PipelineListPipelines]
 
 
+class WebSocketTicket(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    ticket: str
+    expires_at: str
+
+
 class UploadUpload(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     url: str
@@ -508,6 +514,7 @@ class Operation(NamedTuple):
 OPERATIONS: dict[str, Operation] = {
     "listPipelines": Operation("GET", "/pipelines", PipelineList),
     "createUpload": Operation("POST", "/uploads", Upload),
+    "createWebSocketTicket": Operation("POST", "/ws-tickets", WebSocketTicket),
     "submitJob": Operation("POST", "/jobs", SubmittedJob),
     "listJobs": Operation("GET", "/jobs", JobList),
     "getJob": Operation("GET", "/jobs/{job_id}", Job),

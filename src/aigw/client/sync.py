@@ -28,7 +28,7 @@ from aigw.client._core import (
     prompt_body,
     pushed_update,
     subscribe_message,
-    websocket_url,
+    websocket_options,
 )
 from aigw.client._core import (
     content_type as guess_content_type,
@@ -55,6 +55,7 @@ from aigw.client.models import (
     RunResult,
     SubmittedJob,
     Upload,
+    WebSocketTicket,
 )
 
 LOG = logging.getLogger("aigw.client")
@@ -205,6 +206,14 @@ class Client:
         assert isinstance(answer, Job)
         return answer
 
+    def websocket_ticket(self) -> WebSocketTicket:
+        """A ticket that opens one WebSocket connection within 60 s, for a client that
+        cannot send the ``x-api-key`` header on a handshake (a browser): hand it
+        ``ticket_url(ws_url, ticket.ticket)``. This client itself sends the header."""
+        answer = self._call("createWebSocketTicket")
+        assert isinstance(answer, WebSocketTicket)
+        return answer
+
     def run(
         self, pipeline: PipelineName | str, input: Input, options: Input | None = None
     ) -> RunResult:
@@ -337,9 +346,7 @@ class Client:
         assert self.ws_url is not None
         status = None
         try:
-            with connect(
-                websocket_url(self.ws_url, self.api_key), open_timeout=5, close_timeout=1
-            ) as socket:
+            with connect(self.ws_url, **websocket_options(self.api_key)) as socket:
                 socket.send(subscribe_message(job_id))
                 while True:
                     remaining = deadline - time.monotonic()

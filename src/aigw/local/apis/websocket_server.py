@@ -57,6 +57,29 @@ __all__ = ["LocalWebSocketServer", "WebSocketApiDefinition"]
 
 LOG = logging.getLogger("aigw.local.websocket")
 
+
+class _CredentialFilter(logging.Filter):
+    """Keeps credentials out of the websockets library's debug log of each handshake: the
+    values of credential headers, and of query parameters that carry keys. API Gateway
+    logs neither (its access log names only what its format asks for)."""
+
+    HEADERS = frozenset({"authorization", "x-api-key", "cookie"})
+    _QUERY_SECRET = re.compile(r"([?&](?:api_key|ticket)=)[^&\s]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.msg in ("< %s: %s", "> %s: %s") and isinstance(args, tuple) and len(args) == 2:
+            if str(args[0]).lower() in self.HEADERS:
+                record.args = (args[0], "***")
+        elif record.msg == "< %s %s %s" and isinstance(args, tuple) and len(args) == 3:
+            record.args = (args[0], self._QUERY_SECRET.sub(r"\1***", str(args[1])), args[2])
+        return True
+
+
+#: The websockets library's log for the server, without credentials.
+_PROTOCOL_LOG = logging.getLogger("aigw.local.websocket.protocol")
+_PROTOCOL_LOG.addFilter(_CredentialFilter())
+
 _BODY_SELECTION = re.compile(r"^\$request\.body\.(?P<path>[\w.]+)$")
 #: How long an @connections call waits for an accepted connection's 101 to be sent.
 _HANDSHAKE_SEND_TIMEOUT = 10.0
@@ -266,6 +289,7 @@ class LocalWebSocketServer:
             self.port,
             process_request=self._connect,
             create_connection=_Connection,
+            logger=_PROTOCOL_LOG,
         )
         self.port = self._server.socket.getsockname()[1]
         providers = contextlib.ExitStack()
