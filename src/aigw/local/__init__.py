@@ -5,7 +5,8 @@ See :class:`aigw.local.runtime.LocalRuntime` and docs/local-runtime.md ("Where t
 maps the subpackages to what they emulate). Nothing here knows the gateway built on it.
 """
 
+from aigw.local.engine.service_time import outside_service_time
 from aigw.local.runtime import ExecutionTimeout, LocalRuntime
 from aigw.local.services.providers import ServiceError, registry
 
-__all__ = ["ExecutionTimeout", "LocalRuntime", "ServiceError", "registry"]
+__all__ = ["ExecutionTimeout", "LocalRuntime", "ServiceError", "outside_service_time", "registry"]

@@ -12,6 +12,8 @@ benchmarks) stands on this class::
 
 Limits, compared with AWS: one process and no IAM enforcement; handlers share one Python
 interpreter (and its installed packages); function timeouts and memory are not enforced.
+At most ``max_running_executions`` executions (with their nested children) run at once;
+the others wait, in start order, before their first state.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from aigw.local import engine
 from aigw.local.deploy.deployer import DeployedResource, Deployer, DeploymentReport
 from aigw.local.deploy.template import CfnTemplate, load_template
 from aigw.local.engine import api_gateway_invoke
+from aigw.local.engine.admission import DEFAULT_LIMIT as DEFAULT_ADMISSION_LIMIT
+from aigw.local.engine.admission import admission
 from aigw.local.events.schedules import Schedules
 from aigw.local.events.sources import EventSources
 from aigw.local.lambdas.bridge import LambdaBridge, install_function_environ
@@ -61,6 +65,7 @@ class LocalRuntime:
         stack_name: str = "aigw-local",
         time_scale: float = 1.0,
         strict: bool = False,
+        max_running_executions: int = DEFAULT_ADMISSION_LIMIT,
     ) -> None:
         self.template_path = Path(template_path)
         self.parameters = parameters or {}
@@ -69,6 +74,7 @@ class LocalRuntime:
         self.stack_name = stack_name
         self.time_scale = time_scale
         self.strict = strict
+        self.max_running_executions = max_running_executions
         self.providers = providers.registry
         self.bridge = LambdaBridge()
         self.event_sources = EventSources(self.bridge, lambda: self.time_scale)
@@ -116,6 +122,7 @@ class LocalRuntime:
         self._mock.start()
         engine.apply_engine_fixes()
         engine.set_time_scale(self.time_scale)
+        admission.set_limit(self.max_running_executions)
         providers.install()
         self.event_sources.install()
         self._session = boto3.session.Session(
@@ -145,6 +152,7 @@ class LocalRuntime:
         self.bridge.shutdown()
         self.event_sources.uninstall()
         engine.set_time_scale(1.0)
+        admission.set_limit(DEFAULT_ADMISSION_LIMIT)
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

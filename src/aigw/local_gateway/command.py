@@ -21,7 +21,7 @@ import warnings
 from contextlib import ExitStack
 from pathlib import Path
 
-from aigw.local.runtime import LocalRuntime
+from aigw.local.runtime import DEFAULT_ADMISSION_LIMIT, LocalRuntime
 from aigw.local.serve import LocalServer
 from aigw.local.state import StateError, StateStore
 from aigw.local_gateway.jobs import interrupt_unfinished_jobs
@@ -108,6 +108,14 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
         "'none' moto's canned answers",
     )
     local.add_argument(
+        "--max-running-executions",
+        type=int,
+        default=DEFAULT_ADMISSION_LIMIT,
+        metavar="N",
+        help="executions (jobs) that run at once; later ones wait their turn, still QUEUED "
+        f"(default {DEFAULT_ADMISSION_LIMIT})",
+    )
+    local.add_argument(
         "--simulated-service-ms",
         type=float,
         default=50.0,
@@ -140,7 +148,15 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with LocalRuntime(template, parameters=parameters) as runtime, ExitStack() as providers:
+    if args.max_running_executions < 1:
+        print("aigw local: --max-running-executions must be at least 1", file=sys.stderr)
+        return 2
+    with (
+        LocalRuntime(
+            template, parameters=parameters, max_running_executions=args.max_running_executions
+        ) as runtime,
+        ExitStack() as providers,
+    ):
         if args.providers == "default":
             # Model servers (SageMaker) stop with the gateway.
             providers.enter_context(install_default_providers(runtime.providers))

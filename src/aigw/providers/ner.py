@@ -27,6 +27,9 @@ import logging
 import threading
 from typing import TYPE_CHECKING, NamedTuple
 
+from aigw.local import outside_service_time
+from aigw.providers.ocr import one_at_a_time
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -99,8 +102,9 @@ def _pipeline() -> Language | None:
 def entities(text: str) -> list[Entity]:
     """spaCy's entities in ``text`` with Comprehend types, in text order; empty if the model
     cannot be loaded."""
-    with _Loaded.lock:
-        nlp = _pipeline()
+    with one_at_a_time(_Loaded.lock):
+        with outside_service_time():  # loading on first use is not the service's time
+            nlp = _pipeline()
         if nlp is None:
             return []
         doc = nlp(text)

@@ -15,11 +15,14 @@ Decoding is OpenCV's: PNG (transparent parts shown on white, 16-bit and grey ima
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+
+from aigw.local import outside_service_time
 
 Array = np.ndarray[Any, Any]
 Point = tuple[float, float]
@@ -27,7 +30,10 @@ T = TypeVar("T")
 
 
 class Lazy(Generic[T]):
-    """A value made on first use, once, even when several threads ask for it at once."""
+    """A value made on first use, once, even when several threads ask for it at once.
+
+    Loading (and waiting for another thread's load) is not the service's time: a state's
+    TimeoutSeconds does not count it, as AWS's warm services would not have spent it."""
 
     def __init__(self, load: Callable[[], T]) -> None:
         self._load = load
@@ -37,7 +43,7 @@ class Lazy(Generic[T]):
 
     def get(self) -> T:
         if not self._loaded:
-            with self._lock:
+            with outside_service_time(), self._lock:
                 if not self._loaded:
                     self._value = self._load()
                     self._loaded = True
@@ -46,6 +52,18 @@ class Lazy(Generic[T]):
     @property
     def loaded(self) -> bool:
         return self._loaded
+
+
+@contextmanager
+def one_at_a_time(lock: threading.Lock) -> Iterator[None]:
+    """Hold ``lock`` for a model that serves one call at a time. The wait for it is a queue
+    AWS would not have (its services scale out), so it is not the service's time."""
+    with outside_service_time():
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass(frozen=True)
@@ -129,7 +147,7 @@ def recognise(image: Array) -> list[Line]:
     if int(image.max()) - int(image.min()) < BLANK_CONTRAST:
         return []  # a blank page: nothing to read, and no need to load the engine
     engine = _ENGINE.get()
-    with _ENGINE_LOCK:
+    with one_at_a_time(_ENGINE_LOCK):
         result = engine(image, return_word_box=True)
     if result.txts is None:
         return []

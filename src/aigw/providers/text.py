@@ -34,6 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aigw.local import outside_service_time
 from aigw.local.services.providers import ServiceError
 
 if TYPE_CHECKING:
@@ -79,8 +80,9 @@ _LANGUAGE_CODES = {"zh-cn": "zh", "zh-tw": "zh-TW"}
 @functools.cache
 def _langdetect() -> Callable[[str], list[Any]]:
     """Load langdetect's profiles once, on first use (0.3 s), under a lock: the state
-    machine's parallel branches call in from several threads and its loader is not safe."""
-    with _LANGDETECT_LOCK:
+    machine's parallel branches call in from several threads and its loader is not safe.
+    Loading is not the service's time (see ``outside_service_time``)."""
+    with outside_service_time(), _LANGDETECT_LOCK:
         from langdetect import DetectorFactory, detect_langs, detector_factory
 
         DetectorFactory.seed = 0  # langdetect samples randomly; a seed makes it repeatable
@@ -157,9 +159,10 @@ _MIXED_BALANCE = 0.4
 
 @functools.cache
 def _vader() -> SentimentIntensityAnalyzer:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    with outside_service_time():  # loading the lexicon on first use
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    return SentimentIntensityAnalyzer()
+        return SentimentIntensityAnalyzer()
 
 
 def sentiment_from_vader(scores: dict[str, float]) -> Params:

@@ -9,7 +9,8 @@ canary fails after a moto upgrade, moto fixed the bug and the fix should go.
 
 `apply_engine_fixes()` installs them all (idempotent); `engine_fixes_reverted()` takes
 some or all of them out for the duration of a `with` block; `set_time_scale()` shortens
-Wait states and Retry back-off for tests.
+Wait states and Retry back-off for tests; `admission` bounds the executions that run at
+once; `outside_service_time()` keeps the emulator's own work out of a task's timeout.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from aigw.local.engine import (
+    admission,
     api_gateway_invoke,
     aws_sdk,
     context_object,
@@ -29,26 +31,32 @@ from aigw.local.engine import (
     jsonpath,
     nested_executions,
     performance,
+    service_time,
     stop_execution,
     stop_wins,
     sync_execution,
+    sync_waits,
     task_failure,
     time_scale,
     tolerated_failure,
     unnamed_execution,
 )
+from aigw.local.engine.admission import ExecutionAdmission
 from aigw.local.engine.aws_sdk import aws_sdk_error_prefix
 from aigw.local.engine.botocore_models import boto3_service_name
 from aigw.local.engine.patches import Fix
+from aigw.local.engine.service_time import outside_service_time
 from aigw.local.engine.time_scale import set_time_scale
 
 __all__ = [
     "FIXES",
+    "ExecutionAdmission",
     "Fix",
     "apply_engine_fixes",
     "aws_sdk_error_prefix",
     "boto3_service_name",
     "engine_fixes_reverted",
+    "outside_service_time",
     "set_time_scale",
 ]
 
@@ -69,6 +77,9 @@ FIXES: Final[list[Fix]] = [
     *stop_execution.FIXES,
     *api_gateway_invoke.FIXES,
     *tolerated_failure.FIXES,
+    *sync_waits.FIXES,
+    *service_time.FIXES,
+    *admission.FIXES,
 ]
 
 _fixes_lock = threading.RLock()

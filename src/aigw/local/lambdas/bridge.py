@@ -46,6 +46,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from aigw.local.engine.service_time import outside_service_time
 from aigw.local.lambdas import sandbox_state
 
 LOG = logging.getLogger("aigw.local.lambda")
@@ -251,9 +252,12 @@ class _Function:
         return variables
 
     def handler(self) -> Callable[[Any, LambdaContext], Any]:
-        """Import the handler on first use (a cold start), under the function's environment."""
+        """Import the handler on first use (a cold start), under the function's environment.
+
+        A task waiting for a cold start does not count it against its TimeoutSeconds: with
+        every function in one interpreter, a burst's first calls queue behind one import."""
         if self._handler is None:
-            with self._import_lock:
+            with outside_service_time(), self._import_lock:
                 if self._handler is None:
                     module = self._import()
                     self._handler = getattr(module, self.handler_name)
