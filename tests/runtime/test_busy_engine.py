@@ -39,6 +39,7 @@ def engine() -> Iterator[None]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield
     set_time_scale(1.0)
+    admission.reset()
     admission.set_limit(DEFAULT_LIMIT)
 
 
@@ -363,3 +364,49 @@ def test_canary_a_sync_parent_polls_its_child(gate: Gate, monkeypatch: pytest.Mo
     """If this fails, moto stopped polling: delete fix sync-waits-for-child-end."""
     with engine_fixes_reverted("sync-waits-for-child-end"):
         assert describes_while_the_child_runs(gate, monkeypatch) >= 10
+
+
+# --- A task token answered early -------------------------------------------------------------
+
+
+def answered_during_the_call(heartbeat_seconds: int) -> dict[str, Any]:
+    """A .waitForTaskToken task whose worker answers before the call returns."""
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="early")["TopicArn"]
+
+    def publish(params: dict[str, Any]) -> dict[str, Any]:
+        sfn().send_task_success(taskToken=params["Message"], output='{"answered": true}')
+        return {"MessageId": "m-1"}
+
+    machine = create(
+        {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:sns:publish.waitForTaskToken",
+                    "Parameters": {"TopicArn": topic, "Message.$": "$$.Task.Token"},
+                    "HeartbeatSeconds": heartbeat_seconds,
+                    "End": True,
+                }
+            },
+        },
+        "early",
+    )
+    with registry.override("sns", "Publish", publish):
+        return wait_done(start(machine))
+
+
+def test_given_heartbeat_seconds_when_the_token_is_answered_during_the_call_then_it_succeeds() -> (
+    None
+):
+    described = answered_during_the_call(heartbeat_seconds=1)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"answered": True}
+
+
+@pytest.mark.canary
+def test_canary_an_early_answer_is_lost_and_the_heartbeat_times_out() -> None:
+    """If this fails, moto fixed it upstream: delete fix early-task-token-answer."""
+    with engine_fixes_reverted("early-task-token-answer"):
+        described = answered_during_the_call(heartbeat_seconds=1)
+    assert described["error"] == "States.HeartbeatTimeout"

@@ -18,8 +18,10 @@ it. StartExecution itself answers at once, as on AWS.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections import deque
 from typing import Any, Final
 
@@ -48,6 +50,10 @@ from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from aigw.local.engine.patches import Attr, Fix
+
+LOG = logging.getLogger("aigw.local.admission")
+#: An execution that waits this long for a place is reported (once) in the log.
+REPORT_AFTER_SECONDS: Final = 60.0
 
 #: Executions that may run at once by default: enough to keep both cores and the simulated
 #: or offline services busy, few enough that each state gets its share of the interpreter.
@@ -85,6 +91,16 @@ class ExecutionAdmission:
             self._limit = limit
             self._changed.notify_all()
 
+    def reset(self) -> None:
+        """Forget the places held so far: executions of a runtime that has stopped (their
+        threads cannot be killed) must not hold places in the next one."""
+        with self._lock:
+            for place in self._places.values():
+                place.held = False
+            self._places.clear()
+            self._active = 0
+            self._changed.notify_all()
+
     def counts(self) -> tuple[int, int]:
         """(running, queued) execution trees."""
         with self._lock:
@@ -100,8 +116,19 @@ class ExecutionAdmission:
                 return
             place = self._places[execution_arn] = _Place()
             self._queue.append(place)
+            waited, reported = time.monotonic(), False
             while env.is_running() and (self._queue[0] is not place or self._active >= self._limit):
-                self._changed.wait()
+                if not self._changed.wait(REPORT_AFTER_SECONDS) and not reported:
+                    reported = True
+                    LOG.warning(
+                        "%s has waited %.0f s to start: %d executions are running "
+                        "(max_running_executions=%d), %d waiting",
+                        execution_arn,
+                        time.monotonic() - waited,
+                        self._active,
+                        self._limit,
+                        len(self._queue),
+                    )
             self._queue.remove(place)
             if env.is_running():
                 place.held = True
