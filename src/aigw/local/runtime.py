@@ -38,7 +38,7 @@ from aigw.local.engine.admission import admission
 from aigw.local.events.schedules import Schedules
 from aigw.local.events.sources import EventSources
 from aigw.local.lambdas.bridge import LambdaBridge, install_function_environ
-from aigw.local.services import providers
+from aigw.local.services import providers, signing
 from aigw.local.services.aws_endpoint import AwsEndpoint
 
 LOG = logging.getLogger("aigw.local")
@@ -124,6 +124,7 @@ class LocalRuntime:
         engine.set_time_scale(self.time_scale)
         admission.set_limit(self.max_running_executions)
         providers.install()
+        signing.install()
         self.event_sources.install()
         self._session = boto3.session.Session(
             region_name=self.region,
