@@ -77,10 +77,43 @@ def test_given_a_presigned_upload_from_another_process_when_submitted_then_it_is
 
         document_input = _upload(rest, pdf)
         job = _wait(rest, _submit_document(rest, document_input))
+        refusals = _refused_uploads(rest, pdf)
 
     assert job["status"] == "SUCCEEDED", job
     assert job["result"]["document"]["pages"] == 1
     assert job["result"]["document"]["characters"] == len("\n".join(_pdfs.INVOICE))
+    # The local S3 holds the form to the policy the API signed, as S3 does.
+    assert refusals == {
+        "one byte more than declared": (400, "EntityTooLarge"),
+        "another content type": (403, "AccessDenied"),
+        "another tenant's prefix": (403, "AccessDenied"),
+    }
+
+
+def _refused_uploads(rest: str, pdf: bytes) -> dict[str, tuple[int, str]]:
+    """Presigned POSTs that break the API's policy: S3's status and code for each."""
+    created = requests.post(
+        f"{rest}/uploads",
+        json={"filename": "invoice.pdf", "content_type": "application/pdf", "size": len(pdf)},
+        headers=HEADERS,
+        timeout=10,
+    ).json()
+    url, fields = created["upload"]["url"], created["upload"]["fields"]
+    attempts = {
+        "one byte more than declared": (fields, pdf + b"\n", "application/pdf"),
+        "another content type": ({**fields, "Content-Type": "text/html"}, pdf, "text/html"),
+        "another tenant's prefix": (
+            {**fields, "key": "uploads/t-other/x.pdf"},
+            pdf,
+            "application/pdf",
+        ),
+    }
+    answers = {}
+    for name, (form, data, kind) in attempts.items():
+        answer = requests.post(url, data=form, files={"file": ("x.pdf", data, kind)}, timeout=10)
+        code = answer.text.split("<Code>")[1].split("</Code>")[0] if "<Code>" in answer.text else ""
+        answers[name] = (answer.status_code, code)
+    return answers
 
 
 def test_given_a_low_tenant_throttle_when_requests_burst_then_extra_ones_get_429() -> None:
