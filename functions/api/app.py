@@ -120,6 +120,12 @@ def cancel_job(job_id: str) -> Response:
     return _json(200, service.cancel(_tenant(), job_id))
 
 
+@app.get("/usage")
+def usage() -> Response:
+    query = app.current_event.query_string_parameters or {}
+    return _json(200, service.usage(_tenant(), query))
+
+
 @app.post("/run/<pipeline>")
 def run_pipeline(pipeline: str) -> Response:
     return _json(200, service.run(_tenant(), pipeline, _body()))
@@ -184,7 +190,8 @@ def _gateway_error(error: GatewayError) -> Response:
     request_id = app.current_event.request_context.request_id
     if error.http_status >= 500:
         logger.error("request failed", extra={"code": error.code})
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else {}
+    retry_after = getattr(error, "retry_after", None)  # RateLimited, QuotaExceeded
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     return _json(error.http_status, error.body(request_id), headers)
 
 

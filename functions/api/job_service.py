@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from aigw_common.errors import (
     Conflict,
+    GatewayError,
     Internal,
     InvalidInput,
     NotFound,
@@ -30,14 +31,18 @@ from aigw_common.errors import (
 )
 from aigw_common.failures import classify
 from aigw_common.ids import is_job_id, new_job_id
-from aigw_common.jobs import JobRepository
+from aigw_common.jobs import AdmissionRefused, JobRepository
 from aigw_common.json_input import excerpt
 from aigw_common.llm import ModelCatalogue
-from aigw_common.models import Job, JobStatus, utc_now
+from aigw_common.metering import ObjectFacts, estimate
+from aigw_common.models import Job, JobError, JobStatus, utc_now
 from aigw_common.pipelines import Submission, catalogue, get_pipeline, normalize, prepare
+from aigw_common.pricing import price_table
 from aigw_common.prompt_repository import PromptRepository
 from aigw_common.prompts import PromptVersion
 from aigw_common.settings import load_settings
+from aigw_common.tenant_settings import Limits, TenantDirectory
+from aigw_common.usage import Reservation, UsageLedger, month_of, parse_period, report
 
 UPLOAD_URL_SECONDS = 900
 RESULT_URL_SECONDS = 3600
@@ -58,6 +63,9 @@ class Settings(BaseModel):
     #: The Bedrock models and inference profiles the gateway may call (comma-separated).
     llm_models: str
     llm_default_model: str
+    tenants_table: str
+    usage_table: str
+    prices_region: str
 
     def state_machine(self, pipeline: str) -> str:
         return getattr(self, pipeline.replace("-", "_") + "_arn")
@@ -69,6 +77,9 @@ class JobService:
         self.jobs = JobRepository(settings.jobs_table, dynamodb)
         self.prompts = PromptRepository(settings.prompts_table, dynamodb)
         self.models = ModelCatalogue.from_setting(settings.llm_models, settings.llm_default_model)
+        self.tenants = TenantDirectory(settings.tenants_table, dynamodb)
+        self.ledger = UsageLedger(settings.usage_table, dynamodb)
+        self.prices = price_table(settings.prices_region)
         self.s3 = s3
         self.sfn = sfn
 
@@ -127,21 +138,28 @@ class JobService:
             json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
         job_id = new_job_id()
+        tenant = self.tenants.settings(tenant_id)
         pipeline_input, options, prepared = self._prepare(tenant_id, job_id, name, request)
         now = utc_now()
-        job, _ = self.jobs.create(
-            Job(
-                tenant_id=tenant_id,
-                job_id=job_id,
-                pipeline=name,
-                status=JobStatus.QUEUED,
-                created_at=now,
-                updated_at=now,
-                request_hash=request_hash,
-                idempotency_key=idempotency_key,
-            ),
-            input_summary=_summary(pipeline_input),
-        )
+        reservation = self._reservation(name, prepared, options, now)
+        try:
+            job, _ = self.jobs.create(
+                Job(
+                    tenant_id=tenant_id,
+                    job_id=job_id,
+                    pipeline=name,
+                    status=JobStatus.QUEUED,
+                    created_at=now,
+                    updated_at=now,
+                    request_hash=request_hash,
+                    idempotency_key=idempotency_key,
+                ),
+                input_summary=_summary(pipeline_input),
+                stored={"reservation": reservation.record()},
+                admission=self.ledger.admission_items(tenant_id, tenant.limits, reservation),
+            )
+        except AdmissionRefused as refused:
+            raise self._refusal(refused, tenant.limits, reservation) from None
         if job.status is JobStatus.QUEUED:
             # Also on a replay: if the first request's start was lost, this one starts the
             # job; the execution name (tenant + job) makes a second start a no-op.
@@ -170,7 +188,71 @@ class JobService:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return  # started by an earlier attempt of the same request
-            raise _upstream(error) from error
+            failure = _upstream(error)
+            # Nothing will run it: end it, so its slot and reservation are released.
+            self.jobs.transition(
+                job.tenant_id,
+                job.job_id,
+                JobStatus.FAILED,
+                error=JobError(
+                    code="ServiceUnavailable", message=failure.message, retryable=True
+                ).model_dump(),
+            )
+            raise failure from error
+
+    # ------------------------------------------------------------------ limits and usage
+    def _reservation(
+        self, name: str, prepared: dict[str, Any], options: dict[str, Any], now: str
+    ) -> Reservation:
+        """What the job holds from admission until it is settled: its estimated cost, in
+        the month it is created in (its settlement finds the month on the job)."""
+        # An object's size bounds a document's pages; an image's estimate needs no HEAD.
+        is_object = "bucket" in prepared and "key" in prepared and name != "image-insights"
+        facts = self._object_facts(prepared) if is_object else None
+        return Reservation(
+            month=now[:7], estimate=estimate(name, prepared, options, self.prices, facts)
+        )
+
+    def _object_facts(self, prepared: dict[str, Any]) -> ObjectFacts | None:
+        try:
+            head = self.s3.head_object(Bucket=prepared["bucket"], Key=prepared["key"])
+        except ClientError:
+            return None  # the pipeline reports a missing object, as it always has
+        return ObjectFacts(
+            size=int(head["ContentLength"]),
+            content_type=str(head.get("ContentType", "")),
+            etag=str(head.get("ETag", "")).strip('"'),
+        )
+
+    def _refusal(
+        self, refused: AdmissionRefused, limits: Limits, reservation: Reservation
+    ) -> GatewayError:
+        return self.ledger.refusal(refused.reasons, limits, reservation) or Conflict(
+            "the job could not be admitted; retry the request"
+        )
+
+    def usage(self, tenant_id: str, query: dict[str, str]) -> dict[str, Any]:
+        """GET /v1/usage: settled usage by day, pipeline or service, and the limits now."""
+        tenant = self.tenants.settings(tenant_id)
+        today = datetime.datetime.now(datetime.UTC).date()
+        start, end = parse_period(query, today)
+        body = report(
+            self.ledger.days(tenant_id, start, end), start, end, query.get("group_by", "day")
+        )
+        active, month = self.ledger.counters(tenant_id, month_of(today))
+        limits = tenant.limits
+        budget = limits.monthly_budget_usd
+        body["limits"] = {
+            "max_concurrent_jobs": {"limit": limits.max_concurrent_jobs, "used": active},
+            "monthly_budget_usd": {
+                "limit": None if budget is None else float(budget),
+                "used": float(month.get("committed_usd", 0)),
+            },
+            "monthly_jobs": {"limit": limits.monthly_jobs, "used": int(month.get("jobs", 0))},
+        }
+        body["month_to_date_usd"] = float(month.get("spent_usd", 0))
+        body["month_reserved_usd"] = float(month.get("reserved_usd", 0))
+        return body
 
     def get_job(self, tenant_id: str, job_id: str) -> dict[str, Any]:
         job = self._job(tenant_id, job_id)
@@ -352,7 +434,7 @@ def _summary(pipeline_input: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _upstream(error: ClientError) -> Exception:
+def _upstream(error: ClientError) -> GatewayError:
     code = error.response["Error"]["Code"]
     if code in ("ThrottlingException", "TooManyRequestsException", "ExecutionLimitExceeded"):
         return RateLimited("the service is busy; retry shortly", retry_after=2)

@@ -185,6 +185,13 @@ def _parser() -> argparse.ArgumentParser:
     delete = prompt_command("delete", "delete a prompt template and all its versions")
     delete.add_argument("name")
 
+    usage = command("usage", "your usage and AI cost over a period, and your limits")
+    usage.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: the 1st)")
+    usage.add_argument("--to", dest="end", help="last day, inclusive (default: today)")
+    usage.add_argument(
+        "--group-by", choices=["day", "pipeline", "service"], default="day", help="default day"
+    )
+
     tenants = commands.add_parser("tenants", help="admin: manage tenants")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
     create = tenant_commands.add_parser(
@@ -583,6 +590,16 @@ def _cmd_prompts(client: Client, args: argparse.Namespace) -> int:
         client.delete_prompt(args.name)
         if not args.json:
             print(f"deleted {args.name}")
+
+
+def _cmd_usage(client: Client, args: argparse.Namespace) -> int:
+    from aigw.client.display import usage_report
+
+    report = client.usage(args.start, args.end, group_by=args.group_by)
+    if args.json:
+        _print_json(_dump(report))
+    else:
+        print(usage_report(_dump(report)))
     return EXIT_OK
 
 
@@ -629,6 +646,7 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
     "ws-ticket": _cmd_ws_ticket,
     "result": _cmd_result,
     "prompts": _cmd_prompts,
+    "usage": _cmd_usage,
 }
 
 

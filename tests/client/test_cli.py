@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -288,3 +289,32 @@ def test_given_ws_ticket_then_its_url_opens_one_websocket_without_the_key(
     with pytest.raises(InvalidStatus) as refused:  # used up
         connect(ticket["url"], open_timeout=30)
     assert refused.value.response.status_code == 401
+
+
+def test_given_a_tenants_jobs_when_usage_is_shown_then_a_table_of_cost_and_the_limits(
+    gateway: Gateway,
+) -> None:
+    created = gateway.cli("tenants", "create", "usage-cli", "--aws-endpoint", gateway.aws_endpoint)
+    key = created.stdout.split("api_key:")[1].strip()
+    ran = gateway.cli("submit", "text-insights", "Great service.", "--wait", AIGW_API_KEY=key)
+    assert ran.returncode == 0, ran.stderr
+    # A job is settled from the Jobs table's stream moments after it ends.
+    deadline = time.monotonic() + 30
+    while json.loads(gateway.cli("usage", "--json", AIGW_API_KEY=key).stdout)["jobs"] == 0:
+        assert time.monotonic() < deadline, "the job was never settled"
+        time.sleep(0.2)
+
+    table = gateway.cli("usage", "--group-by", "pipeline", AIGW_API_KEY=key)
+    as_json = gateway.cli("usage", "--json", AIGW_API_KEY=key)
+
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith("Usage ") and "1 jobs" in lines[0]
+    header = next(line for line in lines if line.startswith("PIPELINE"))
+    assert header.split() == ["PIPELINE", "JOBS", "COST", "UNITS"]
+    row = lines[lines.index(header) + 1].split()
+    # "Great service." is 3 units (the minimum) for each of 5 Comprehend calls.
+    assert row[:5] == ["text-insights", "1", "$0.0015", "3", "comprehend"]
+    assert any(line.split()[:4] == ["max_concurrent_jobs", "0", "/", "no"] for line in lines)
+    report = json.loads(as_json.stdout)
+    assert (report["jobs"], report["cost_usd"]) == (1, 0.0015)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,30 @@ class Gateway:
         )
         assert answer.status == 202, answer.body
         return answer.json()["job_id"]
+
+    @contextmanager
+    def held(self) -> Iterator[threading.Event]:
+        """Text jobs stay RUNNING (in their language detection) until the event is set or
+        the block ends; then their executions finish, leaving no thread behind."""
+        release = threading.Event()
+        detect = self.fakes.detect_dominant_language
+
+        def held(params: dict[str, Any]) -> dict[str, Any]:
+            release.wait(60)
+            return detect(params)
+
+        with self.runtime.providers.override("comprehend", "DetectDominantLanguage", held):
+            try:
+                yield release
+            finally:
+                release.set()
+        self.runtime.drain(30)
+
+    def running(self, job_id: str, *, key: str = "default", timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.request("GET", f"/jobs/{job_id}", key=key).json()["status"] != "RUNNING":
+            assert time.monotonic() < deadline, f"job {job_id} never started running"
+            time.sleep(0.02)
 
     def wait(self, job_id: str, *, key: str = "default", timeout: float = 20.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -188,6 +188,25 @@ def test_given_the_stream_sample_then_one_event_per_status_change_is_published(
     gateway.runtime.drain()
 
 
+def test_given_the_settle_sample_twice_then_the_job_is_counted_once_in_its_day(
+    gateway: Gateway,
+) -> None:
+    # Its own tenant: the other samples' text job (the same id) is settled as it ends too.
+    event = json.loads(json.dumps(sample("settle.json")).replace(f'"{TENANT}"', '"t-settle"'))
+
+    first = invoke(gateway, "SettleFunction", event)
+    again = invoke(gateway, "SettleFunction", event)
+
+    assert (first, again) == ({"settled": 1}, {"settled": 0})
+    day = gateway.runtime.client("dynamodb").get_item(
+        TableName=table(gateway, "UsageTable"),
+        Key={"tenant_id": {"S": "t-settle"}, "sk": {"S": "day#2024-05-03#text-insights"}},
+        ConsistentRead=True,
+    )["Item"]
+    assert from_item(day)["jobs"] == 1
+    assert from_item(day)["cost_usd"] == 0.0012  # 4 analyses of a 98-character text, 3 units
+
+
 def test_given_the_websocket_samples_in_order_then_a_subscriber_is_pushed_until_it_leaves(
     gateway: Gateway,
 ) -> None:

@@ -78,3 +78,20 @@ class Timeout(GatewayError):
 class Internal(GatewayError):
     code = "Internal"
     http_status = 500
+
+
+class QuotaExceeded(GatewayError):
+    """A tenant limit refused the request: ``limit`` names it (SPEC §6)."""
+
+    code = "QuotaExceeded"
+    http_status = 429
+
+    def __init__(self, limit: str, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.retry_after = retry_after
+
+    def body(self, request_id: str) -> dict[str, dict[str, str]]:
+        body = super().body(request_id)
+        body["error"]["limit"] = self.limit
+        return body

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import time
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,13 @@ from aigw_common.json_input import excerpt
 from aigw_common.models import ALLOWED_FROM, Job, JobStatus, utc_now
 
 IDEMPOTENCY_PREFIX = "idem#"
+#: A synchronous run's record (POST /v1/run): settled like a job, never listed or shown.
+RUN_PREFIX = "run#"
+#: How long a synchronous run's record is kept. Should the API function die during a run,
+#: the record's expiry (a stream REMOVE) still settles it, so its slot comes back.
+RUN_RETENTION_SECONDS = 24 * 3600
+#: Transactions that lose a conflict with another one on the same item are tried again.
+CONFLICT_ATTEMPTS = 6
 #: How long a finished job stays readable (DynamoDB TTL on ``expires_at``).
 RETENTION_SECONDS = 30 * 24 * 3600
 
@@ -67,21 +75,49 @@ def _job(item: dict[str, Any]) -> Job:
     return Job.model_validate(values)
 
 
+class AdmissionRefused(Exception):
+    """A limit's condition failed: the cancellation reasons of the admission items."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__("admission refused")
+        self.reasons = reasons
+
+
+class _ClaimTaken(Exception):
+    """The idempotency key's claim exists: the request is a replay."""
+
+
 class JobRepository:
     def __init__(self, table_name: str, client: Any) -> None:
         self.table_name = table_name
         self.client = client
 
     # ------------------------------------------------------------------ create
-    def create(self, job: Job, input_summary: dict[str, Any]) -> tuple[Job, bool]:
-        """Store a new QUEUED job; with an idempotency key, a replay returns the first job.
+    def create(
+        self,
+        job: Job,
+        input_summary: dict[str, Any],
+        *,
+        stored: dict[str, Any] | None = None,
+        admission: list[dict[str, Any]] | None = None,
+        retention_seconds: int = RETENTION_SECONDS,
+    ) -> tuple[Job, bool]:
+        """Store a new job; with an idempotency key, a replay returns the first job.
+
+        ``stored`` adds fields kept with the job (its reservation, its usage); ``admission``
+        are transaction items (the Usage table's limits counters) written in the same
+        transaction, so the job exists if and only if it was admitted: AdmissionRefused
+        carries their cancellation reasons when one of their conditions failed.
 
         Returns ``(job, created)``. The same key with another request body is a Conflict.
         """
         now = int(time.time())
         record = job.model_dump(exclude_none=True, mode="json")
+        if not job.cached:
+            record.pop("cached", None)
+        record.update(stored or {})
         record["input_summary"] = input_summary
-        record["expires_at"] = now + RETENTION_SECONDS
+        record["expires_at"] = now + retention_seconds
         put_job = {
             "Put": {
                 "TableName": self.table_name,
@@ -89,8 +125,9 @@ class JobRepository:
                 "ConditionExpression": "attribute_not_exists(job_id)",
             }
         }
+        items = [put_job, *(admission or [])]
         if job.idempotency_key is None:
-            self.client.transact_write_items(TransactItems=[put_job])
+            self._transact(items, admitted=len(admission or []), claim=False)
             return job, True
         claim = {
             "tenant_id": job.tenant_id,
@@ -107,12 +144,31 @@ class JobRepository:
             }
         }
         try:
-            self.client.transact_write_items(TransactItems=[put_claim, put_job])
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
+            self._transact([put_claim, *items], admitted=len(admission or []), claim=True)
+        except _ClaimTaken:
             return self._replay(job), False
         return job, True
+
+    def _transact(self, items: list[dict[str, Any]], *, admitted: int, claim: bool) -> None:
+        """Write ``items`` in one transaction: first the idempotency claim (if ``claim``),
+        last ``admitted`` admission items; a conflict with another transaction is retried."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+                codes = [reason.get("Code") for reason in reasons]
+                failed = [code == "ConditionalCheckFailed" for code in codes]
+                if claim and (not failed or failed[0]):
+                    raise _ClaimTaken from None  # a replay: it is not admitted again
+                if admitted and any(failed[-admitted:]):
+                    raise AdmissionRefused(reasons[-admitted:]) from None
+                if "TransactionConflict" not in codes or attempt == CONFLICT_ATTEMPTS - 1:
+                    raise Conflict("the job could not be created; retry the request") from None
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
 
     def _replay(self, job: Job) -> Job:
         claim = self.client.get_item(
@@ -152,8 +208,12 @@ class JobRepository:
         next_token: str | None = None,
     ) -> tuple[list[Job], str | None]:
         """The tenant's jobs, newest first, filtered; ``next_token`` is opaque to clients."""
-        filters = ["NOT begins_with(job_id, :idem)"]
-        values: dict[str, Any] = {":tenant": tenant_id, ":idem": IDEMPOTENCY_PREFIX}
+        filters = ["NOT begins_with(job_id, :idem)", "NOT begins_with(job_id, :run)"]
+        values: dict[str, Any] = {
+            ":tenant": tenant_id,
+            ":idem": IDEMPOTENCY_PREFIX,
+            ":run": RUN_PREFIX,
+        }
         names: dict[str, str] = {}
         if status:
             filters.append("#status = :status")
@@ -199,13 +259,17 @@ class JobRepository:
         values: dict[str, Any] = {":status": status.value, ":now": utc_now()}
         # Every name through a placeholder: "error", "result", ... are DynamoDB reserved words.
         names = {"#status": "status", "#updated": "updated_at"}
-        sets = ["#status = :status", "#updated = :now"]
+        sets = []
         for index, (name, value) in enumerate(sorted(changes.items())):
             if value is None:
                 continue
             names[f"#n{index}"] = name
             values[f":v{index}"] = value
             sets.append(f"#n{index} = :v{index}")
+        # The status last: an update is atomic on AWS, but the local engine applies its
+        # actions one by one while reads go on, so a reader that sees the new status must
+        # already see the result and usage that come with it.
+        sets += ["#updated = :now", "#status = :status"]
         placeholders = []
         for index, previous in enumerate(allowed):
             values[f":from{index}"] = previous.value

@@ -52,6 +52,46 @@ def usage_summary(usage: dict[str, Any]) -> str:
     return cost + (": " + ", ".join(parts) if parts else "")
 
 
+def usage_report(report: dict[str, Any]) -> str:
+    """``aigw usage``: the period's totals, a table of its groups, the limits now."""
+    by = report["group_by"]
+    lines = [
+        f"Usage {report['from']} to {report['to']}: {report['jobs']} jobs "
+        f"({report['cache_hits']} from the cache, {report['failed']} without a result), "
+        f"AI cost {money(report['cost_usd'])}",
+        "",
+    ]
+    if not report["groups"]:
+        lines.append("No jobs in this period.")
+    else:
+        headers = [by.upper(), "JOBS", "COST", "UNITS"]
+        rows = []
+        for group in report["groups"]:
+            # One line per billing unit, the group's figures on its first.
+            units = [f"{quantity(n)} {unit}" for unit, n in sorted(group["units"].items())]
+            first, *rest = units or [""]
+            rows.append([group["key"], group["jobs"], money(group["cost_usd"]), first])
+            rows += [["", "", "", unit] for unit in rest]
+        lines.append(table(rows, headers))
+    limits = report["limits"]
+    lines += ["", "Limits (used / limit):"]
+    shown = {
+        "max_concurrent_jobs": ("jobs running", quantity),
+        "monthly_jobs": ("jobs this month", quantity),
+        "monthly_budget_usd": ("spent + reserved this month", money),
+    }
+    for name, (what, show) in shown.items():
+        limit = limits[name]["limit"]
+        used = limits[name]["used"]
+        cap = "no limit" if limit is None else show(limit)
+        lines.append(f"  {name:<20} {show(used)} / {cap}  ({what})")
+    lines.append(
+        f"Month to date: {money(report['month_to_date_usd'])} spent, "
+        f"{money(report['month_reserved_usd'])} reserved by running jobs"
+    )
+    return "\n".join(lines)
+
+
 def _score(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, int | float) else "-"
 

@@ -85,6 +85,14 @@ class RateLimitedError(ApiError):
     """429: throttled or over quota, still after the client's retries."""
 
 
+class QuotaExceededError(RateLimitedError):
+    """429: a tenant limit refused the request; ``limit`` names it (``max_concurrent_jobs``,
+    ``monthly_budget_usd`` or ``monthly_jobs``) and ``retry_after`` says when to try again
+    (seconds; until next month for the monthly limits)."""
+
+    limit: str | None = None
+
+
 class UpstreamError(ApiError):
     """502: an AWS service behind the gateway failed."""
 
@@ -106,6 +114,7 @@ ERRORS_BY_CODE: dict[str, type[ApiError]] = {
     "Conflict": ConflictError,
     "PayloadTooLarge": PayloadTooLargeError,
     "RateLimited": RateLimitedError,
+    "QuotaExceeded": QuotaExceededError,
     "UpstreamError": UpstreamError,
     "Timeout": GatewayTimeoutError,
     "Internal": InternalError,
@@ -136,4 +145,15 @@ def api_error(status: int, body: bytes, retry_after: float | None = None) -> Api
     except (ValueError, KeyError, TypeError, AttributeError):
         message = body.decode("utf-8", errors="replace").strip()[:200]
     kind = ERRORS_BY_CODE.get(code, ApiError)
-    return kind(status, code, message or f"HTTP {status}", request_id, retry_after)
+    error = kind(status, code, message or f"HTTP {status}", request_id, retry_after)
+    if isinstance(error, QuotaExceededError):
+        error.limit = _limit(body)
+    return error
+
+
+def _limit(body: bytes) -> str | None:
+    try:
+        limit = json.loads(body)["error"].get("limit")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return str(limit) if limit else None

@@ -31,12 +31,14 @@ class ErrorDetail(BaseModel):
         "Conflict",
         "PayloadTooLarge",
         "RateLimited",
+        "QuotaExceeded",
         "UpstreamError",
         "Timeout",
         "Internal",
     ]
     message: str
     request_id: str
+    limit: Literal["max_concurrent_jobs", "monthly_budget_usd", "monthly_jobs"] | None = None
 
 
 class Error(BaseModel):
@@ -324,6 +326,49 @@ class RunResult(BaseModel):
     result: dict[str, Any]
 
 
+class UsageGroup(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    key: str
+    jobs: int
+    cache_hits: int | None = None
+    failed: int | None = None
+    cost_usd: float
+    units: dict[str, float]
+
+
+class LimitUse(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    limit: float | None
+    used: float
+
+
+class UsageReportLimits(BaseModel):
+    """The tenant's limits and their use now: jobs running, this month's spent plus reserved
+    dollars (what the budget is checked against), this month's jobs.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    max_concurrent_jobs: LimitUse
+    monthly_budget_usd: LimitUse
+    monthly_jobs: LimitUse
+
+
+class UsageReport(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    currency: Literal["USD"]
+    group_by: Literal["day", "pipeline", "service"]
+    jobs: int
+    cache_hits: int
+    failed: int
+    cost_usd: float
+    groups: list[UsageGroup]
+    limits: UsageReportLimits
+    month_to_date_usd: float
+    month_reserved_usd: float
+
+
 class TextSpan(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     text: str | None = None
@@ -519,6 +564,7 @@ OPERATIONS: dict[str, Operation] = {
     "listJobs": Operation("GET", "/jobs", JobList),
     "getJob": Operation("GET", "/jobs/{job_id}", Job),
     "cancelJob": Operation("DELETE", "/jobs/{job_id}", Job),
+    "getUsage": Operation("GET", "/usage", UsageReport),
     "runPipeline": Operation("POST", "/run/{pipeline}", RunResult),
     "createPrompt": Operation("POST", "/prompts", Prompt),
     "listPrompts": Operation("GET", "/prompts", PromptList),

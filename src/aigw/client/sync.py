@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import datetime
 import logging
 import math
 import time
@@ -56,6 +57,7 @@ from aigw.client.models import (
     SubmittedJob,
     Upload,
     WebSocketTicket,
+    UsageReport,
 )
 
 LOG = logging.getLogger("aigw.client")
@@ -212,6 +214,22 @@ class Client:
         ``ticket_url(ws_url, ticket.ticket)``. This client itself sends the header."""
         answer = self._call("createWebSocketTicket")
         assert isinstance(answer, WebSocketTicket)
+        return answer
+
+    def usage(
+        self,
+        start: datetime.date | str | None = None,
+        end: datetime.date | str | None = None,
+        *,
+        group_by: str = "day",
+    ) -> UsageReport:
+        """The tenant's usage and AI cost from ``start`` to ``end`` (inclusive, UTC days;
+        default this month so far), grouped by ``day``, ``pipeline`` or ``service``, with
+        its limits and their use now."""
+        params = {"from": start, "to": end, "group_by": group_by}
+        params = {name: str(value) for name, value in params.items() if value is not None}
+        answer = self._call("getUsage", params=params)
+        assert isinstance(answer, UsageReport)
         return answer
 
     def run(

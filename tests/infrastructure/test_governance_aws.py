@@ -1,0 +1,54 @@
+"""What governance relies on from DynamoDB, checked against botocore's service models (the
+models the AWS SDKs are generated from) and against the template."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def model(service: str) -> Any:
+    return botocore.session.get_session().get_service_model(service)
+
+
+def test_given_dynamodb_transactions_then_100_items_and_cancellation_reasons_in_item_order() -> (
+    None
+):
+    dynamodb = model("dynamodb")
+    items = dynamodb.operation_model("TransactWriteItems").input_shape.members["TransactItems"]
+    reason = dynamodb.shape_for("CancellationReason")
+    return_values = dynamodb.shape_for("ReturnValuesOnConditionCheckFailure")
+
+    # The biggest transactions: a job with its idempotency claim and two admission items;
+    # a settlement of five items.
+    assert items.metadata["max"] == 100
+    assert set(reason.members) == {"Item", "Code", "Message"}
+    assert "ALL_OLD" in return_values.enum
+    canceled = dynamodb.shape_for("TransactionCanceledException")
+    assert "CancellationReasons" in canceled.members
+
+
+def test_given_the_jobs_stream_then_at_most_two_functions_read_it() -> None:
+    # DynamoDB Streams: "More than 2 processes are reading from the same streams shard at the
+    # same time. Exceeding this limit may result in request throttling."
+    limit = model("dynamodbstreams").shape_for("LimitExceededException").documentation
+    assert "More than 2 processes are reading from the same streams shard" in limit
+    resources = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
+
+    readers = [
+        logical_id
+        for logical_id, spec in resources.items()
+        if spec["Type"] == "AWS::Serverless::Function"
+        for event in (spec["Properties"].get("Events") or {}).values()
+        if event["Type"] == "DynamoDB"
+        and event["Properties"]["Stream"] == {"Fn::GetAtt": ["JobsTable", "StreamArn"]}
+    ]
+
+    assert sorted(readers) == ["JobEventsFunction", "SettleFunction"]
