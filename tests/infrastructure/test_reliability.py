@@ -106,9 +106,10 @@ def failure_queues() -> set[str]:
 # ---------------------------------------------------------------------------- streams
 
 
-def test_given_the_template_then_the_jobs_stream_has_a_consumer() -> None:
+def test_given_the_template_then_the_jobs_stream_has_its_consumers() -> None:
     assert {the(props["FunctionName"]) for props in stream_mappings().values()} == {
-        "JobEventsFunction"
+        "JobEventsFunction",
+        "SettleFunction",
     }
 
 
