@@ -954,6 +954,33 @@ def test_canary_a_transaction_deep_copies_the_tables_it_touches(
     assert "Table" in copied
 
 
+def _add_twice(dynamodb: Any) -> dict[str, Any]:
+    """Two ADDs whose sum is 0.00000000 (a reservation released), then one more."""
+    key = {"id": {"S": "counter"}}
+    for amount in ("0.00012345", "-0.00012345", "0.0000001"):
+        dynamodb.update_item(
+            TableName="jobs",
+            Key=key,
+            UpdateExpression="ADD amount :a",
+            ExpressionAttributeValues={":a": {"N": amount}},
+        )
+    return dynamodb.get_item(TableName="jobs", Key=key)["Item"]
+
+
+@pytest.mark.canary
+def test_canary_an_add_after_a_sum_of_zero_decimals_fails() -> None:
+    dynamodb = _dynamodb_table()
+
+    with engine_fixes_reverted("dynamodb-number-arithmetic"), pytest.raises(ValueError):
+        _add_twice(dynamodb)
+
+
+def test_decimals_added_to_zero_and_beyond_keep_adding() -> None:
+    dynamodb = _dynamodb_table()
+
+    assert _add_twice(dynamodb)["amount"] == {"N": "0.0000001"}
+
+
 def test_a_cancelled_transaction_writes_nothing_and_says_which_item_failed() -> None:
     dynamodb = _dynamodb_table()
     _create_pair(dynamodb, "j-1", "t-1")
