@@ -20,7 +20,7 @@ from job_service import JobService
 from pydantic import BaseModel
 
 from aigw_common.access import TicketStore
-from aigw_common.errors import GatewayError, InvalidInput, RateLimited, Unauthorized
+from aigw_common.errors import GatewayError, InvalidInput, Unauthorized
 from aigw_common.json_input import parse_json
 from aigw_common.prompts import check_definition, check_name
 from aigw_common.settings import load_settings

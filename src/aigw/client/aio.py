@@ -57,8 +57,8 @@ from aigw.client.models import (
     RunResult,
     SubmittedJob,
     Upload,
-    WebSocketTicket,
     UsageReport,
+    WebSocketTicket,
 )
 
 LOG = logging.getLogger("aigw.client")

@@ -56,8 +56,8 @@ from aigw.client.models import (
     RunResult,
     SubmittedJob,
     Upload,
-    WebSocketTicket,
     UsageReport,
+    WebSocketTicket,
 )
 
 LOG = logging.getLogger("aigw.client")
