@@ -6,6 +6,7 @@ error that a client can cause is mapped to a domain error here, once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -15,7 +16,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from pydantic import BaseModel
 
 from aigw_common.errors import (
@@ -31,10 +32,10 @@ from aigw_common.errors import (
 )
 from aigw_common.failures import classify
 from aigw_common.ids import is_job_id, new_job_id
-from aigw_common.jobs import AdmissionRefused, JobRepository
+from aigw_common.jobs import RUN_PREFIX, RUN_RETENTION_SECONDS, AdmissionRefused, JobRepository
 from aigw_common.json_input import excerpt
 from aigw_common.llm import ModelCatalogue
-from aigw_common.metering import ObjectFacts, estimate
+from aigw_common.metering import ObjectFacts, Usage, estimate, measure
 from aigw_common.models import Job, JobError, JobStatus, utc_now
 from aigw_common.pipelines import Submission, catalogue, get_pipeline, normalize, prepare
 from aigw_common.pricing import price_table
@@ -72,7 +73,9 @@ class Settings(BaseModel):
 
 
 class JobService:
-    def __init__(self, settings: Settings, dynamodb: Any, s3: Any, sfn: Any) -> None:
+    def __init__(
+        self, settings: Settings, dynamodb: Any, s3: Any, sfn: Any, sfn_sync: Any = None
+    ) -> None:
         self.settings = settings
         self.jobs = JobRepository(settings.jobs_table, dynamodb)
         self.prompts = PromptRepository(settings.prompts_table, dynamodb)
@@ -82,17 +85,24 @@ class JobService:
         self.prices = price_table(settings.prices_region)
         self.s3 = s3
         self.sfn = sfn
+        self.sfn_sync = sfn_sync or sfn
 
     @classmethod
     def from_environment(cls) -> JobService:
         settings = load_settings(Settings)
         # Fail fast inside API Gateway's 29 s: a few quick retries, short timeouts.
         config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3)
+        # A synchronous run is never retried (it may have run, and its calls are billed)
+        # and gives up before the function's 29 s, so the run is still recorded.
+        sync = Config(
+            retries={"mode": "standard", "max_attempts": 1}, connect_timeout=3, read_timeout=24
+        )
         return cls(
             settings,
             boto3.client("dynamodb", config=config),
             boto3.client("s3", config=Config(signature_version="s3v4")),
             boto3.client("stepfunctions", config=config),
+            sfn_sync=boto3.client("stepfunctions", config=sync),
         )
 
     # ------------------------------------------------------------------ catalogue
@@ -341,11 +351,54 @@ class JobService:
 
     # ------------------------------------------------------------------ synchronous runs
     def run(self, tenant_id: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        """A synchronous run: admitted and settled like a job (it takes a concurrency slot
+        and counts against the month's jobs and budget), through a run record that the
+        Jobs table's stream settles as it would a job's."""
         pipeline = get_pipeline(name)
         if not pipeline.runs_synchronously:
             raise InvalidInput(f"{name} runs asynchronously: submit it with POST /v1/jobs")
         run_id = new_job_id()
+        tenant = self.tenants.settings(tenant_id)
         _, options, prepared = self._prepare(tenant_id, run_id, name, request)
+        now = utc_now()
+        reservation = self._reservation(name, prepared, options, now)
+        record = RUN_PREFIX + run_id
+        try:
+            self.jobs.create(
+                Job(
+                    tenant_id=tenant_id,
+                    job_id=record,
+                    pipeline=name,
+                    status=JobStatus.RUNNING,
+                    created_at=now,
+                    updated_at=now,
+                ),
+                input_summary={},
+                stored={"reservation": reservation.record()},
+                admission=self.ledger.admission_items(tenant_id, tenant.limits, reservation),
+                retention_seconds=RUN_RETENTION_SECONDS,
+            )
+        except AdmissionRefused as refused:
+            raise self._refusal(refused, tenant.limits, reservation) from None
+        try:
+            return self._run_admitted(tenant_id, name, run_id, prepared, options)
+        except Exception:
+            # Whatever went wrong after admission, the record ends so its slot comes back
+            # now, not at its expiry (a no-op when the run's end was already written; should
+            # this write fail too, the expiry still settles it).
+            with contextlib.suppress(ClientError):
+                self.jobs.transition(tenant_id, record, JobStatus.FAILED)
+            raise
+
+    def _run_admitted(
+        self,
+        tenant_id: str,
+        name: str,
+        run_id: str,
+        prepared: dict[str, Any],
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        record = RUN_PREFIX + run_id
         execution_input = {
             "tenant_id": tenant_id,
             "job_id": run_id,
@@ -353,19 +406,35 @@ class JobService:
             "options": options,
         }
         try:
-            answer = self.sfn.start_sync_execution(
+            answer = self.sfn_sync.start_sync_execution(
                 stateMachineArn=self.settings.state_machine(name),
                 name=execution_name(tenant_id, run_id),
                 input=json.dumps(execution_input),
             )
+        except ReadTimeoutError:
+            # Still running, and billed: the run is charged its estimate.
+            self.jobs.transition(tenant_id, record, JobStatus.TIMED_OUT)
+            raise Timeout(f"{name} did not finish in time") from None
         except ClientError as error:
+            # Not started: nothing to charge.
+            self.jobs.transition(tenant_id, record, JobStatus.FAILED, usage=Usage().record())
             raise _upstream(error) from error
         if answer["status"] == "SUCCEEDED":
-            result = normalize(name, json.loads(answer["output"]), prepared, self._read_object)
-            return {"pipeline": name, "status": "SUCCEEDED", "result": result}
+            output = json.loads(answer["output"])
+            result = normalize(name, output, prepared, self._read_object)
+            usage = measure(name, prepared, options, output, self.prices)
+            self.jobs.transition(tenant_id, record, JobStatus.SUCCEEDED, usage=usage.record())
+            return {
+                "pipeline": name,
+                "status": "SUCCEEDED",
+                "result": result,
+                "usage": usage.api(),
+            }
         if answer["status"] == "TIMED_OUT":
+            self.jobs.transition(tenant_id, record, JobStatus.TIMED_OUT)
             raise Timeout(f"{name} did not finish in time")
         failure = classify(answer.get("error"), answer.get("cause"))
+        self.jobs.transition(tenant_id, record, JobStatus.FAILED, error=failure.model_dump())
         if failure.code == "Internal":
             raise Internal(f"{name} failed unexpectedly ({failure.message[:200]})")
         if failure.retryable:

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from aigw_common.jobs import IDEMPOTENCY_PREFIX, from_item
+from aigw_common.jobs import IDEMPOTENCY_PREFIX, RUN_PREFIX, from_item
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -39,7 +39,10 @@ def status_changes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if "NewImage" not in images:
             continue  # a removal (TTL expiry) is not a status change
         new = from_item(images["NewImage"])
-        if str(new.get("job_id", "")).startswith(IDEMPOTENCY_PREFIX) or "status" not in new:
+        # Idempotency claims are not jobs; a synchronous run's record is the API's own.
+        if str(new.get("job_id", "")).startswith((IDEMPOTENCY_PREFIX, RUN_PREFIX)):
+            continue
+        if "status" not in new:
             continue
         old = from_item(images["OldImage"]) if "OldImage" in images else {}
         if old.get("status") == new["status"]:

@@ -208,7 +208,43 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--region", help="the stack's AWS region")
     create.add_argument("--status", choices=["active", "pending", "suspended"], default="active")
     create.add_argument("--json", action="store_true", help="print JSON only")
+    update = tenant_commands.add_parser(
+        "update",
+        help="set a tenant's limits",
+        description="Set a tenant's limits (none: no limit); they apply to its next "
+        "request. Reaches a deployed stack (--stack) or a running `aigw local` "
+        "(--aws-endpoint) as `tenants create` does.",
+    )
+    update.add_argument("tenant", help="the tenant's name or id (t-...)")
+    target = update.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="the deployed CloudFormation stack")
+    target.add_argument("--aws-endpoint", help="a running `aigw local`'s AWS endpoint URL")
+    update.add_argument("--region", help="the stack's AWS region")
+    for flag, kind, metavar, what in (
+        ("--max-concurrent-jobs", int, "N|none", "jobs (and runs) at once"),
+        ("--monthly-budget-usd", str, "X|none", "AI cost a month, in dollars"),
+        ("--monthly-jobs", int, "N|none", "jobs (and runs) a month"),
+    ):
+        update.add_argument(flag, type=_limit(kind), default=_UNSET, metavar=metavar, help=what)
+    update.add_argument("--json", action="store_true", help="print JSON only")
     return parser
+
+
+_UNSET = object()
+
+
+def _limit(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argument that is a value or ``none`` (no limit)."""
+
+    def parse(value: str) -> Any:
+        if value.strip().lower() in ("none", "unlimited"):
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number or none") from None
+
+    return parse
 
 
 # ---------------------------------------------------------------------- commands
@@ -611,6 +647,15 @@ def _cmd_tenants(args: argparse.Namespace) -> int:
         NoCredentialsError,
     )
 
+    if args.tenants_command == "update":
+        try:
+            return _update_tenant(args)
+        except (EndpointConnectionError, NoCredentialsError) as error:
+            code = EXIT_UNREACHABLE if isinstance(error, EndpointConnectionError) else EXIT_AUTH
+            raise _Failure(f"could not update the tenant: {error}", code) from None
+        except (BotoCoreError, ClientError) as error:
+            raise _Failure(f"could not update the tenant: {error}", EXIT_API_ERROR) from None
+
     from aigw.tenants import create_on_local, create_on_stack
 
     try:
@@ -633,6 +678,43 @@ def _cmd_tenants(args: argparse.Namespace) -> int:
         print(f"status:    {tenant.status}")
         print(f"api_key:   {tenant.api_key}")
         print("The API key is shown only now; only its SHA-256 is stored.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _update_tenant(args: argparse.Namespace) -> int:
+    from aigw.tenants import update_on_local, update_on_stack
+
+    changes: dict[str, Any] = {}
+    for name in ("max_concurrent_jobs", "monthly_budget_usd", "monthly_jobs"):
+        value = getattr(args, name)
+        if value is not _UNSET:
+            changes[name] = value
+    if not changes:
+        raise _Failure(
+            "nothing to change: give --max-concurrent-jobs, --monthly-budget-usd or --monthly-jobs",
+            EXIT_USAGE,
+        )
+    if args.aws_endpoint:
+        region = args.region or "us-east-1"
+        tenant = update_on_local(args.tenant, args.aws_endpoint, region=region, **changes)
+    else:
+        tenant = update_on_stack(args.tenant, args.stack, region=args.region, **changes)
+    settings = tenant.as_dict()
+    if args.json:
+        _print_json(settings)
+        return EXIT_OK
+    from aigw.client.display import money
+
+    shown = {
+        "max_concurrent_jobs": settings["max_concurrent_jobs"],
+        "monthly_budget_usd": None
+        if settings["monthly_budget_usd"] is None
+        else money(settings["monthly_budget_usd"]),
+        "monthly_jobs": settings["monthly_jobs"],
+    }
+    print(f"tenant_id:            {tenant.tenant_id} ({tenant.name})")
+    for name, value in shown.items():
+        print(f"{name + ':':<21} {'no limit' if value is None else value}")
     return EXIT_OK
 
 

@@ -318,3 +318,30 @@ def test_given_a_tenants_jobs_when_usage_is_shown_then_a_table_of_cost_and_the_l
     assert any(line.split()[:4] == ["max_concurrent_jobs", "0", "/", "no"] for line in lines)
     report = json.loads(as_json.stdout)
     assert (report["jobs"], report["cost_usd"]) == (1, 0.0015)
+
+
+def test_given_a_local_gateway_when_a_tenants_limits_are_set_then_its_usage_shows_them(
+    gateway: Gateway,
+) -> None:
+    created = gateway.cli("tenants", "create", "limited", "--aws-endpoint", gateway.aws_endpoint)
+    key = created.stdout.split("api_key:")[1].strip()
+
+    updated = gateway.cli(
+        "tenants", "update", "limited", "--aws-endpoint", gateway.aws_endpoint,
+        "--max-concurrent-jobs", "2", "--monthly-budget-usd", "5", "--monthly-jobs", "none",
+    )  # fmt: skip
+    shown = json.loads(gateway.cli("usage", "--json", AIGW_API_KEY=key).stdout)["limits"]
+    unknown = gateway.cli(
+        "tenants", "update", "nobody", "--aws-endpoint", gateway.aws_endpoint, "--monthly-jobs", "1"
+    )
+
+    assert updated.returncode == 0, updated.stderr
+    lines = dict(line.split(":", 1) for line in updated.stdout.splitlines())
+    assert lines["max_concurrent_jobs"].strip() == "2"
+    assert lines["monthly_budget_usd"].strip() == "$5.00"
+    assert lines["monthly_jobs"].strip() == "no limit"
+    assert shown["max_concurrent_jobs"]["limit"] == 2
+    assert shown["monthly_budget_usd"]["limit"] == 5.0
+    assert shown["monthly_jobs"]["limit"] is None
+    assert unknown.returncode == 2
+    assert "no tenant is named or has the id 'nobody'" in unknown.stderr

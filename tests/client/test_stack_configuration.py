@@ -75,6 +75,31 @@ def test_given_a_stack_when_a_tenant_is_created_then_its_key_hash_and_usage_key_
     assert [key["name"] for key in plan_keys] == [f"aigw-{tenant['tenant_id']}"]
 
 
+def test_given_a_stack_when_a_tenants_limits_are_updated_then_its_item_holds_them(
+    stack: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["tenants", "create", "acme", "--stack", "aigw", "--json"])
+    tenant = json.loads(capsys.readouterr().out)
+
+    code = main(
+        ["tenants", "update", "acme", "--stack", "aigw", "--monthly-jobs", "500",
+         "--monthly-budget-usd", "12.50", "--json"]
+    )  # fmt: skip
+
+    shown = json.loads(capsys.readouterr().out)
+    described = boto3.client("cloudformation").describe_stacks(StackName="aigw")["Stacks"][0]
+    table = next(
+        o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == "TenantsTableName"
+    )
+    item = boto3.client("dynamodb").get_item(
+        TableName=table, Key={"tenant_id": {"S": tenant["tenant_id"]}}
+    )["Item"]
+    assert code == 0
+    assert (shown["monthly_jobs"], shown["monthly_budget_usd"]) == (500, 12.5)
+    assert shown["max_concurrent_jobs"] is None
+    assert (item["monthly_jobs"], item["monthly_budget_usd"]) == ({"N": "500"}, {"N": "12.50"})
+
+
 def test_given_no_such_stack_when_a_tenant_is_created_then_one_line_and_an_error_code(
     stack: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -133,6 +133,20 @@ class UsageLedger:
         [slot, month]. Raises QuotaExceeded at once for a job whose estimate alone is over
         the budget."""
         estimate = reservation.estimate.ai_cost_usd
+        # A limit of 0 admits nothing; a condition on a counter that does not exist yet
+        # (the first job) could not say so.
+        if limits.max_concurrent_jobs == 0:
+            raise QuotaExceeded(
+                "max_concurrent_jobs",
+                "this tenant may run no jobs at once (its limit is 0)",
+                retry_after=SLOT_RETRY_SECONDS,
+            )
+        if limits.monthly_jobs == 0:
+            raise QuotaExceeded(
+                "monthly_jobs",
+                "this tenant may run no jobs this month (its limit is 0)",
+                retry_after=seconds_to_next_month(self.clock()),
+            )
         slot: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": self._key(tenant_id, ACTIVE),
@@ -178,8 +192,8 @@ class UsageLedger:
         if slot.get("Code") == "ConditionalCheckFailed":
             return QuotaExceeded(
                 "max_concurrent_jobs",
-                f"{limits.max_concurrent_jobs} jobs are running, the most this tenant may "
-                "run at once; retry when one has ended",
+                f"this tenant may run at most {limits.max_concurrent_jobs} jobs at once and "
+                "has that many running; retry when one has ended",
                 retry_after=SLOT_RETRY_SECONDS,
             )
         if month.get("Code") != "ConditionalCheckFailed":

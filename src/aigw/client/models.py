@@ -324,6 +324,7 @@ class RunResult(BaseModel):
     pipeline: PipelineName
     status: Literal["SUCCEEDED"]
     result: dict[str, Any]
+    usage: Usage
 
 
 class UsageGroup(BaseModel):
