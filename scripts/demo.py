@@ -4,10 +4,11 @@ Starts ``aigw local`` (the template, state machines and handlers that ``sam depl
 with the offline AI models), then, as any client would, over HTTP and WebSocket only, with
 the Python SDK (``aigw.Client``): uploads the sample documents through the presigned POST
 the API hands out, submits one job per sample in samples/, follows every job on the
-WebSocket API (one connection, the raw protocol), and prints the results as ``aigw result``
-does.
-Exits 0 only if every job SUCCEEDED; otherwise 1, with the failed jobs' errors and the
-gateway's log tail.
+WebSocket API (one connection, the raw protocol), prints the results as ``aigw result``
+does, and ends with the tenant's usage and AI cost as ``aigw usage --group-by pipeline``
+shows it.
+Exits 0 only if every job SUCCEEDED and was counted in the usage; otherwise 1, with the
+failed jobs' errors and the gateway's log tail.
 
 Run: ``make demo`` (sets everything up), or ``.venv/bin/python scripts/demo.py``.
 """
@@ -27,12 +28,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from aigw.client import Client, ticket_url
-from aigw.client.display import summary
+from aigw.client.display import summary, usage_report
 from aigw.local_gateway.process import GatewayStartError, LocalGatewayProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT")
+#: A job is counted in the usage when the Jobs stream has settled it, moments after it ends.
+SETTLEMENT_SECONDS = 30.0
 
 
 @dataclass
@@ -80,6 +83,19 @@ def describe(job: DemoJob) -> list[str]:
         error = job.job.get("error") or {}
         return [f"error {error.get('code')}: {error.get('message')} (step {error.get('step')})"]
     return summary(job.pipeline, job.job.get("result") or {}).splitlines()
+
+
+def settled_usage(client: Client, jobs: int) -> tuple[dict[str, Any], bool]:
+    """The usage report by pipeline once ``jobs`` jobs are counted in it (or as it is when
+    they are not, after SETTLEMENT_SECONDS), and whether they were."""
+    deadline = time.monotonic() + SETTLEMENT_SECONDS
+    while True:
+        report = client.usage(group_by="pipeline").model_dump(mode="json", by_alias=True)
+        if report["jobs"] >= jobs:
+            return report, True
+        if time.monotonic() > deadline:
+            return report, False
+        time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------- the run
@@ -143,16 +159,24 @@ def run(timeout: float) -> int:
                     )
                     if job.job["status"] != job.status:
                         job.statuses.append((time.monotonic() - started, job.job["status"]))
+                report, counted = settled_usage(client, len(jobs))
         print("\nResults:")
         for job in jobs:
             elapsed = job.statuses[-1][0] if job.statuses else 0.0
             print(f"\n  {job.title} — {job.pipeline}: {job.status} in {elapsed:.2f} s")
             for line in describe(job):
                 print("    " + line)
+        print("\nUsage and AI cost (aigw usage --group-by pipeline):\n")
+        for line in usage_report(report).splitlines():
+            print(("  " + line).rstrip())
         failed = [job for job in jobs if job.status != "SUCCEEDED"]
         print()
-        if failed:
-            print(f"{len(failed)} of {len(jobs)} jobs did not succeed. Gateway log (tail):")
+        if failed or not counted:
+            if failed:
+                print(f"{len(failed)} of {len(jobs)} jobs did not succeed.")
+            if not counted:
+                print(f"The usage counts {report['jobs']} of the {len(jobs)} jobs.")
+            print("Gateway log (tail):")
             for line in gateway.log_tail(40).splitlines():
                 print(line if len(line) <= 400 else line[:400] + " …")
             return 1

@@ -1,5 +1,6 @@
 """`make demo` keeps working: its script, run as the Makefile runs it, pushes one job per
-pipeline through `aigw local` with the real offline models and exits 0 only if all succeed."""
+pipeline through `aigw local` with the real offline models, shows their usage and exits 0
+only if all succeed."""
 
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ def test_given_the_samples_when_the_demo_runs_then_every_pipeline_succeeds() -> 
     assert "Faces: 1" in output
     assert "Prediction: churn" in output
     assert "Translation (es → en)" in output
+    # It ends with the tenant's usage: the six jobs counted and priced, by pipeline.
+    usage = output.split("Usage and AI cost (aigw usage --group-by pipeline):")[1]
+    assert ": 6 jobs (0 from the cache, 0 without a result), AI cost $" in usage
+    counted = dict(re.findall(r"^  ([a-z-]+)\s+(\d+)\s+\$", usage, re.MULTILINE))
+    assert counted == {
+        "document-insights": "2",
+        "image-insights": "1",
+        "predict": "1",
+        "text-insights": "2",
+    }
+    assert "textract StartDocumentTextDetection (page)" in usage
     # Every job was followed on the WebSocket API from RUNNING to SUCCEEDED.
     told: dict[str, list[str]] = {}
     for title, status in re.findall(r"\[\s*[\d.]+ s\] (.+?)\s+([A-Z_]+)$", output, re.MULTILINE):
