@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 from pydantic import BaseModel
 
+from aigw_common import media
 from aigw_common.errors import (
     Conflict,
     GatewayError,
@@ -37,7 +38,14 @@ from aigw_common.json_input import excerpt
 from aigw_common.llm import ModelCatalogue
 from aigw_common.metering import ObjectFacts, Usage, estimate, measure
 from aigw_common.models import Job, JobError, JobStatus, utc_now
-from aigw_common.pipelines import Submission, catalogue, get_pipeline, normalize, prepare
+from aigw_common.pipelines import (
+    ObjectHead,
+    Submission,
+    catalogue,
+    get_pipeline,
+    normalize,
+    prepare,
+)
 from aigw_common.pricing import price_table
 from aigw_common.prompt_repository import PromptRepository
 from aigw_common.prompts import PromptVersion
@@ -463,11 +471,31 @@ class JobService:
             job_id,
             self.settings.documents_bucket,
             self._write_object,
+            self._read_head,
             models=self.models,
             read_prompt=read_prompt,
         )
         prepared = prepare(get_pipeline(name), pipeline_input, options, submission)
         return pipeline_input, options, prepared
+
+    def _read_head(self, key: str) -> ObjectHead | None:
+        """An upload's size and first bytes, in one ranged GET."""
+        try:
+            answer = self.s3.get_object(
+                Bucket=self.settings.documents_bucket,
+                Key=key,
+                Range=f"bytes=0-{media.HEAD_BYTES - 1}",
+            )
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in ("NoSuchKey", "404"):
+                return None
+            if code == "InvalidRange":  # a range of an empty object
+                return ObjectHead(0, b"")
+            raise _upstream(error) from error
+        total = str(answer.get("ContentRange", "")).rpartition("/")[2]  # "bytes 0-9/1234"
+        size = int(total or answer["ContentLength"])
+        return ObjectHead(size, answer["Body"].read())
 
     def _read_object(self, key: str) -> bytes:
         body: bytes = self.s3.get_object(Bucket=self.settings.documents_bucket, Key=key)[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def test_given_more_jobs_than_a_page_when_listing_all_then_every_job_is_listed_o
 ) -> None:
     submitted = []
     for number in range(5):
-        ran = gateway.cli("submit", "text-insights", f"Note {number}: all good.")
+        ran = gateway.cli("submit", "text-insights", f"Note {number}: all good, thanks.")
         assert ran.returncode == 0, ran.stderr
         submitted.append(ran.stdout.strip())
 
@@ -144,7 +145,12 @@ def test_given_an_unreachable_websocket_when_waiting_then_the_cli_polls_and_succ
     gateway: Gateway,
 ) -> None:
     ran = gateway.cli(
-        "submit", "text-insights", "Lovely.", "--wait", "--json", AIGW_WS_URL=closed_port_url("ws")
+        "submit",
+        "text-insights",
+        "Lovely, thank you so much.",
+        "--wait",
+        "--json",
+        AIGW_WS_URL=closed_port_url("ws"),
     )
 
     assert ran.returncode == 0, ran.stderr
@@ -164,9 +170,11 @@ def test_given_no_gateway_listening_when_called_then_the_unreachable_exit_code(
 def test_given_a_document_that_cannot_be_read_when_waited_then_the_job_failed_exit_code(
     gateway: Gateway,
 ) -> None:
-    not_a_pdf = json.dumps({"document_base64": "bm90IGEgcGRmIGF0IGFsbA=="})
+    # A PDF's signature, so it passes the checks at submit, and nothing Textract can read.
+    corrupt_pdf = base64.b64encode(b"%PDF-1.7\n1 0 obj <</Type /Catalog").decode()
+    document = json.dumps({"document_base64": corrupt_pdf})
 
-    ran = gateway.cli("submit", "document-insights", not_a_pdf, "--wait")
+    ran = gateway.cli("submit", "document-insights", document, "--wait")
 
     assert ran.returncode == EXIT_JOB_FAILED
     assert ran.stderr.splitlines()[-1].startswith("aigw: job ")
@@ -223,7 +231,9 @@ def test_given_no_terminal_when_waiting_then_progress_is_plain_lines(
 def test_given_a_succeeded_job_when_its_result_is_saved_then_the_file_holds_its_json(
     gateway: Gateway, tmp_path: Path
 ) -> None:
-    submitted = gateway.cli("submit", "text-insights", "Great service.", "--wait", "--json")
+    submitted = gateway.cli(
+        "submit", "text-insights", "Great service, thank you.", "--wait", "--json"
+    )
     job_id = json.loads(submitted.stdout)["job_id"]
     output = tmp_path / "result.json"
 

@@ -99,7 +99,15 @@ def test_given_two_cli_runs_at_once_when_throttled_then_both_succeed(gateway: Ga
     _after_a_refill()
     runs = [
         subprocess.Popen(
-            [sys.executable, "-m", "aigw", "run", "text-insights", f"Call {n} is fine.", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "aigw",
+                "run",
+                "text-insights",
+                f"Call number {n} is fine.",
+                "--json",
+            ],
             env=gateway.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -139,10 +139,16 @@ def test_given_one_idempotency_key_when_submitted_twice_then_one_job_is_made(
 ) -> None:
     key = uuid.uuid4().hex
     with _client(gateway) as client:
-        first = client.submit("text-insights", {"text": "Same request."}, idempotency_key=key)
-        second = client.submit("text-insights", {"text": "Same request."}, idempotency_key=key)
+        first = client.submit(
+            "text-insights", {"text": "The same request, twice."}, idempotency_key=key
+        )
+        second = client.submit(
+            "text-insights", {"text": "The same request, twice."}, idempotency_key=key
+        )
         with pytest.raises(aigw.ConflictError):
-            client.submit("text-insights", {"text": "Another body."}, idempotency_key=key)
+            client.submit(
+                "text-insights", {"text": "Another body, not the same."}, idempotency_key=key
+            )
 
     assert first.job_id == second.job_id
 
@@ -160,7 +166,7 @@ def test_given_the_async_client_when_a_job_is_submitted_waited_and_listed_then_i
 ) -> None:
     async def scenario() -> tuple[Job, list[str], dict[str, object]]:
         async with aigw.AsyncClient(gateway.url, gateway.api_key, ws_url=gateway.ws_url) as client:
-            submitted = await client.submit("text-insights", {"text": "What a lovely day."})
+            submitted = await client.submit("text-insights", {"text": "What a lovely day it was."})
             job = await client.wait(submitted, timeout=30)
             listed = [listed.job_id async for listed in client.list(page_size=2, limit=5)]
             return job, listed, await client.result(job)

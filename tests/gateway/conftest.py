@@ -7,9 +7,11 @@ template and api/openapi.yaml: authorizer, validation, throttling, gateway respo
 from __future__ import annotations
 
 import json
+import struct
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +30,24 @@ from fakes import FakeServices  # noqa: E402
 from aigw.local.apis.rest_api import Request, Response, RestApi  # noqa: E402
 from aigw.local.runtime import LocalRuntime  # noqa: E402
 from aigw.tenants import NewTenant, create_tenant, set_status  # noqa: E402
+
+
+def png(width: int = 100, height: int = 100) -> bytes:
+    """A grey PNG of the given size: Rekognition reads images of 80 to 10,000 pixels a side."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"}
 

@@ -137,7 +137,9 @@ def test_given_an_open_websocket_when_its_tenant_is_suspended_then_it_is_closed_
     gateway: Gateway, ws_url: str, held_jobs: threading.Event
 ) -> None:
     tenant = gateway.new_tenant("to-suspend-ws")
-    job_id = gateway.submit("text-insights", {"text": "Held for a while."}, key=tenant.api_key)
+    job_id = gateway.submit(
+        "text-insights", {"text": "Held for a while. Thanks for reading."}, key=tenant.api_key
+    )
     with connect(ws_url, additional_headers={"x-api-key": tenant.api_key}) as socket:
         socket.send(json.dumps({"action": "subscribe", "job_id": job_id}))
         assert _receive(socket)["status"] in ("QUEUED", "RUNNING")
@@ -153,7 +155,9 @@ def test_given_a_suspended_tenant_when_its_open_websocket_subscribes_then_forbid
     gateway: Gateway, ws_url: str
 ) -> None:
     tenant = gateway.new_tenant("suspended-subscriber")
-    job_id = gateway.submit("text-insights", {"text": "Done soon."}, key=tenant.api_key)
+    job_id = gateway.submit(
+        "text-insights", {"text": "Done soon. Thanks for reading."}, key=tenant.api_key
+    )
     with connect(ws_url, additional_headers={"x-api-key": tenant.api_key}) as socket:
         gateway.set_status(tenant, "suspended")
         socket.send(json.dumps({"action": "subscribe", "job_id": job_id}))

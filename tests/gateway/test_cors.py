@@ -110,7 +110,9 @@ def test_given_a_successful_call_then_the_functions_answer_allows_the_origin(
 
 def test_given_a_created_job_then_the_browser_may_read_its_location(browser: Browser) -> None:
     response = browser.send(
-        "POST", "/jobs", body='{"pipeline": "text-insights", "input": {"text": "Good."}}'
+        "POST",
+        "/jobs",
+        body='{"pipeline": "text-insights", "input": {"text": "Good. Thanks for reading."}}',
     )
 
     assert response.status == 202

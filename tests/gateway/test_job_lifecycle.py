@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Gateway, assert_documented_shape
+from conftest import Gateway, assert_documented_shape, png
 
 from aigw.local.services.providers import ServiceError
 
-PNG_1x1 = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+PNG = png()
 
 
 @pytest.fixture
@@ -68,7 +66,7 @@ def _override(gateway: Gateway, service: str, operation: str, provider: Any) -> 
 def test_given_a_job_when_it_runs_then_sns_carries_each_status_change_with_attributes(
     gateway: Gateway, events_queue: str
 ) -> None:
-    job_id = gateway.submit("text-insights", {"text": "A great result."})
+    job_id = gateway.submit("text-insights", {"text": "A great result. Thanks for reading."})
     gateway.wait(job_id)
 
     received = _received(gateway, events_queue, job_id)
@@ -153,7 +151,9 @@ def test_given_a_subscription_to_another_tenants_job_then_an_error_not_its_statu
     gateway: Gateway,
 ) -> None:
     other = gateway.new_tenant("someone-else")
-    job_id = gateway.submit("text-insights", {"text": "secret"}, key=other.api_key)
+    job_id = gateway.submit(
+        "text-insights", {"text": "secret. Thanks for reading."}, key=other.api_key
+    )
     connection = uuid.uuid4().hex
 
     _websocket(gateway, "$connect", connection)
@@ -166,7 +166,7 @@ def test_given_a_subscription_to_another_tenants_job_then_an_error_not_its_statu
 
 def test_given_a_closed_connection_when_notified_then_it_is_forgotten(gateway: Gateway) -> None:
     connection = uuid.uuid4().hex
-    job_id = gateway.submit("text-insights", {"text": "good"})
+    job_id = gateway.submit("text-insights", {"text": "good. Thanks for reading."})
     _websocket(gateway, "$connect", connection)
     _websocket(gateway, "subscribe", connection, {"action": "subscribe", "job_id": job_id})
     gateway.fakes.gone_connections.add(connection)
@@ -232,7 +232,7 @@ def test_given_an_image_when_run_synchronously_then_labels_and_text(gateway: Gat
     answer = gateway.request(
         "POST",
         "/run/image-insights",
-        {"input": {"image_base64": base64.b64encode(PNG_1x1).decode()}},
+        {"input": {"image_base64": base64.b64encode(PNG).decode()}},
     )
 
     assert answer.status == 200, answer.body
@@ -243,7 +243,7 @@ def test_given_an_image_when_run_synchronously_then_labels_and_text(gateway: Gat
 
 
 def test_given_an_image_job_then_it_runs_through_the_job_runner_too(gateway: Gateway) -> None:
-    image = base64.b64encode(PNG_1x1).decode()
+    image = base64.b64encode(PNG).decode()
 
     job = gateway.wait(gateway.submit("image-insights", {"image_base64": image}))
 
@@ -318,7 +318,9 @@ def test_given_a_throttled_service_when_retried_then_the_job_succeeds(gateway: G
         return gateway.fakes.detect_sentiment(params)
 
     with _override(gateway, "comprehend", "DetectSentiment", throttled_twice):
-        job = gateway.wait(gateway.submit("text-insights", {"text": "great work"}))
+        job = gateway.wait(
+            gateway.submit("text-insights", {"text": "great work. Thanks for reading."})
+        )
 
     assert job["status"] == "SUCCEEDED", job
     assert len(calls) == 3
@@ -331,7 +333,9 @@ def test_given_a_service_failing_with_5xx_then_the_job_fails_as_retryable(
         raise ServiceError("InternalServerException", "service broke")
 
     with _override(gateway, "comprehend", "DetectEntities", broken):
-        job = gateway.wait(gateway.submit("text-insights", {"text": "great work"}))
+        job = gateway.wait(
+            gateway.submit("text-insights", {"text": "great work. Thanks for reading."})
+        )
 
     assert job["status"] == "FAILED"
     assert job["error"]["code"] == "ServiceUnavailable"
@@ -350,7 +354,9 @@ def test_given_a_validation_error_from_a_service_then_no_retry_and_a_clear_code(
         raise ServiceError("TextSizeLimitExceededException", "text too long")
 
     with _override(gateway, "comprehend", "DetectKeyPhrases", too_big):
-        job = gateway.wait(gateway.submit("text-insights", {"text": "great work"}))
+        job = gateway.wait(
+            gateway.submit("text-insights", {"text": "great work. Thanks for reading."})
+        )
 
     assert job["status"] == "FAILED"
     assert (job["error"]["code"], job["error"]["retryable"]) == ("InputTooLarge", False)
@@ -406,7 +412,7 @@ def test_given_a_running_job_when_cancelled_twice_then_cancelled_both_times(
 
 
 def test_given_a_finished_job_when_cancelled_then_409(gateway: Gateway) -> None:
-    job_id = gateway.submit("text-insights", {"text": "done soon"})
+    job_id = gateway.submit("text-insights", {"text": "done soon. Thanks for reading."})
     gateway.wait(job_id)
 
     answer = gateway.request("DELETE", f"/jobs/{job_id}")

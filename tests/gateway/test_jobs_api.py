@@ -183,7 +183,9 @@ def test_given_an_oversize_inline_text_then_413(gateway: Gateway) -> None:
 
 def test_given_another_tenants_job_then_404_as_if_it_did_not_exist(gateway: Gateway) -> None:
     other = gateway.new_tenant("other")
-    job_id = gateway.submit("text-insights", {"text": "great"}, key=other.api_key)
+    job_id = gateway.submit(
+        "text-insights", {"text": "great. Thanks for reading."}, key=other.api_key
+    )
 
     mine = gateway.request("GET", f"/jobs/{job_id}")
     cancel = gateway.request("DELETE", f"/jobs/{job_id}")
@@ -197,7 +199,7 @@ def test_given_an_idempotency_key_when_retried_then_the_same_job_and_one_executi
     gateway: Gateway,
 ) -> None:
     key = uuid.uuid4().hex
-    body = {"pipeline": "text-insights", "input": {"text": "A good day."}}
+    body = {"pipeline": "text-insights", "input": {"text": "A good day. Thanks for reading."}}
 
     first = gateway.request("POST", "/jobs", body, headers={"Idempotency-Key": key})
     second = gateway.request("POST", "/jobs", body, headers={"Idempotency-Key": key})
@@ -216,13 +218,13 @@ def test_given_an_idempotency_key_with_another_body_then_409(gateway: Gateway) -
     first = gateway.request(
         "POST",
         "/jobs",
-        {"pipeline": "text-insights", "input": {"text": "one"}},
+        {"pipeline": "text-insights", "input": {"text": "one. Thanks for reading."}},
         headers={"Idempotency-Key": key},
     )
     second = gateway.request(
         "POST",
         "/jobs",
-        {"pipeline": "text-insights", "input": {"text": "two"}},
+        {"pipeline": "text-insights", "input": {"text": "two. Thanks for reading."}},
         headers={"Idempotency-Key": key},
     )
 
@@ -236,7 +238,7 @@ def test_given_more_jobs_than_a_page_then_next_token_pages_through_all_newest_fi
 ) -> None:
     tenant = gateway.new_tenant("pager")
     submitted = [
-        gateway.submit("text-insights", {"text": f"job {n} is good"}, key=tenant.api_key)
+        gateway.submit("text-insights", {"text": f"job {n} is good, thank you"}, key=tenant.api_key)
         for n in range(7)
     ]
 
@@ -261,7 +263,9 @@ def test_given_a_bad_next_token_then_400(gateway: Gateway) -> None:
 
 def test_given_a_status_filter_then_only_those_jobs(gateway: Gateway) -> None:
     tenant = gateway.new_tenant("filter")
-    done = gateway.submit("text-insights", {"text": "fine"}, key=tenant.api_key)
+    done = gateway.submit(
+        "text-insights", {"text": "fine. Thanks for reading."}, key=tenant.api_key
+    )
     gateway.wait(done, key=tenant.api_key)
 
     page = gateway.request("GET", "/jobs", key=tenant.api_key, query={"status": "SUCCEEDED"}).json()

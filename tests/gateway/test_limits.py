@@ -13,6 +13,8 @@ import requests
 from conftest import Gateway
 
 from aigw.local.services.providers import ServiceError
+from aigw.providers import documents as local_documents
+from aigw.providers import images as local_images
 from aigw.providers import text as local_comprehend
 from aigw.providers import translate as local_translate
 from aigw_common import limits
@@ -68,10 +70,20 @@ def test_given_the_limits_then_a_chunk_fits_every_call_made_with_it() -> None:
     assert MAX_CHUNK_BYTES < limits.TRANSLATE_TEXT_BYTES
 
 
+def test_given_detect_dominant_languages_model_then_it_wants_20_characters() -> None:
+    documentation = _member("comprehend", "DetectDominantLanguage", "Text").documentation
+
+    assert f"at least {limits.LANGUAGE_DETECTION_MIN_CHARACTERS} characters" in documentation
+
+
 def test_given_the_local_providers_then_they_refuse_what_aws_refuses() -> None:
     assert local_comprehend.SENTIMENT_MAX_BYTES == limits.COMPREHEND_SENTIMENT_BYTES
     assert local_comprehend.TEXT_MAX_BYTES == limits.COMPREHEND_TEXT_BYTES
     assert local_translate.MAX_TEXT_BYTES == limits.TRANSLATE_TEXT_BYTES
+    assert local_images.MAX_BYTES == limits.REKOGNITION_IMAGE_BYTES
+    assert local_images.MAX_S3_BYTES == limits.REKOGNITION_S3_IMAGE_BYTES
+    assert local_documents.MAX_IMAGE_BYTES == limits.TEXTRACT_IMAGE_BYTES
+    assert local_documents.MAX_PAGES == limits.TEXTRACT_MAX_PAGES
 
 
 # ------------------------------------------------------------------------------ a translation

@@ -166,7 +166,10 @@ def test_given_a_job_submitted_over_http_then_a_websocket_subscriber_follows_it(
     headers = {"x-api-key": gateway.tenant.api_key}
     submitted = requests.post(
         f"{servers.api_url}/jobs",
-        json={"pipeline": "text-insights", "input": {"text": "A great result."}},
+        json={
+            "pipeline": "text-insights",
+            "input": {"text": "A great result. Thanks for reading."},
+        },
         headers=headers,
         timeout=TIMEOUT,
     )

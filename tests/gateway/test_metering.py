@@ -15,7 +15,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from conftest import ROOT, Gateway, assert_documented_shape
+from conftest import ROOT, Gateway, assert_documented_shape, png
 
 from aigw.local.services.providers import ProviderRegistry
 from aigw_common import metering
@@ -24,9 +24,7 @@ from aigw_common.pricing import TABLES, MissingPrice, PriceTable, price_table, r
 
 PRICES = price_table("us-east-1")
 COMPREHEND = "100-character unit"
-PNG_1x1 = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAAABJRU5ErkJggg=="
-)
+PNG = png()
 
 
 def _items(usage: dict[str, Any]) -> dict[tuple[str, str, str], float]:
@@ -277,7 +275,7 @@ def test_given_an_image_job_then_one_image_for_each_of_the_four_rekognition_call
     gateway: Gateway,
 ) -> None:
     job = gateway.wait(
-        gateway.submit("image-insights", {"image_base64": base64.b64encode(PNG_1x1).decode()})
+        gateway.submit("image-insights", {"image_base64": base64.b64encode(PNG).decode()})
     )
 
     assert job["status"] == "SUCCEEDED", job

@@ -13,14 +13,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-import struct
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from conftest import ROOT, Gateway
+from conftest import ROOT, Gateway, png
 
 from aigw_common.pipelines import MAX_TEXT_BYTES
 
@@ -242,23 +240,6 @@ def test_given_the_largest_text_untranslated_then_no_state_tops_256_kb(gateway: 
         _check_job(gateway, "text-insights", {"text": _largest_text()})
 
 
-def _png(width: int, height: int) -> bytes:
-    """A grey PNG of the given size (Rekognition reads 80 to 10,000 pixels a side)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_given_a_long_document_with_the_most_answers_then_no_state_tops_256_kb(
     gateway: Gateway,
 ) -> None:
@@ -277,7 +258,7 @@ def test_given_a_long_document_with_the_most_answers_then_no_state_tops_256_kb(
 def test_given_an_image_with_the_most_rekognition_answers_then_no_state_tops_256_kb(
     gateway: Gateway,
 ) -> None:
-    image = base64.b64encode(_png(120, 90)).decode()
+    image = base64.b64encode(png(120, 90)).decode()
 
     with _aws_sized(gateway):
         largest = _check_job(gateway, "image-insights", {"image_base64": image})

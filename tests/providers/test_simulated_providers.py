@@ -20,7 +20,8 @@ def test_given_simulated_providers_when_each_pipeline_runs_then_it_succeeds_afte
     None
 ):
     options = ["--providers", "simulated", "--simulated-service-ms", "200"]
-    document = base64.b64encode(b"Page one text.\fPage two text.").decode()
+    # The simulated Textract reads pages of text; the gateway wants a PDF's signature.
+    document = base64.b64encode(b"%PDF-1.7\nPage one text.\fPage two text.").decode()
     requests_by_pipeline = {
         "text-insights": {"text": "The support team was great. Mail ana@example.com."},
         "document-insights": {"document_base64": document},

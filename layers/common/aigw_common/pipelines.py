@@ -18,8 +18,10 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
+from aigw_common import limits, media
 from aigw_common.errors import Internal, InvalidInput, NotFound, PayloadTooLarge
 from aigw_common.json_input import excerpt, schema_error_message
+from aigw_common.limits import LANGUAGE_DETECTION_MIN_CHARACTERS
 from aigw_common.llm import (
     ModelCatalogue,
     PromptReader,
@@ -40,6 +42,17 @@ MAX_FEATURE_NAME = 64
 
 ObjectWriter = Callable[[str, bytes], None]
 
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """An uploaded object's size and first bytes (at most media.HEAD_BYTES)."""
+
+    size: int
+    head: bytes
+
+
+#: Reads an upload's size and first bytes by key; None if there is no such object.
+ObjectHeadReader = Callable[[str], ObjectHead | None]
 #: Reads an object of the gateway's bucket by key (the per-chunk insights text-insights stored).
 ObjectReader = Callable[[str], bytes]
 
@@ -53,6 +66,7 @@ class Submission:
     job_id: str
     bucket: str
     write_object: ObjectWriter
+    read_head: ObjectHeadReader
     models: ModelCatalogue | None = None
     read_prompt: PromptReader | None = None
 
@@ -122,16 +136,18 @@ def prepare(
     pipeline.validate(pipeline_input, options)
     if pipeline.name == "text-insights":
         return _prepare_text(pipeline_input["text"], options)
-    if pipeline.name in ("document-insights", "image-insights"):
-        inline_field = "document_base64" if pipeline.name == "document-insights" else "image_base64"
-        return _prepare_object(pipeline_input, inline_field, who)
+    if pipeline.name == "document-insights":
+        return _prepare_object(pipeline_input, "document_base64", who, _check_document)
+    if pipeline.name == "image-insights":
+        return _prepare_object(pipeline_input, "image_base64", who, _check_image)
     if pipeline.name == "predict":
         _check_feature_names(pipeline_input["features"])
     if pipeline.name == "llm-generate":
         return prepare_generate(pipeline_input, options, *who.llm())
     if pipeline.name == "document-summary":
         llm = prepare_summary(options, who.llm()[0])
-        return {**_prepare_object(pipeline_input, "document_base64", who), "llm": llm}
+        document = _prepare_object(pipeline_input, "document_base64", who, _check_document)
+        return {**document, "llm": llm}
     return dict(pipeline_input)
 
 
@@ -155,6 +171,14 @@ def _prepare_text(text: str, options: dict[str, Any]) -> dict[str, Any]:
         chunks = split_text(text)
     except ValueError as error:
         raise InvalidInput(f"input.text: {error}") from error
+    characters = len(text.strip())
+    if options.get("language") is None and characters < LANGUAGE_DETECTION_MIN_CHARACTERS:
+        # Comprehend's DetectDominantLanguage needs 20 characters to be reliable: a guess
+        # on "Gift" or "Hola!" would send the text on to the wrong models, so ask instead.
+        raise InvalidInput(
+            f"input.text has {characters} characters; detecting its language needs at least "
+            f'{LANGUAGE_DETECTION_MIN_CHARACTERS}: give options.language (e.g. "en")'
+        )
     return {
         "chunks": [{"text": chunk.text, "offset": chunk.offset} for chunk in chunks],
         "language": options.get("language"),
@@ -163,13 +187,24 @@ def _prepare_text(text: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _prepare_object(
-    pipeline_input: dict[str, Any], inline_field: str, who: Submission
+    pipeline_input: dict[str, Any],
+    inline_field: str,
+    who: Submission,
+    check: Callable[[str, ObjectHead], None],
 ) -> dict[str, Any]:
+    """The object a document or image job reads: the tenant's upload, or the inline file
+    stored as one; either refused here if the service cannot read it."""
     if "s3_uri" in pipeline_input:
         bucket, _, key = pipeline_input["s3_uri"].removeprefix("s3://").partition("/")
         # Only this tenant's own uploads: anything else answers as if it did not exist.
         if bucket != who.bucket or not key.startswith(f"uploads/{who.tenant_id}/"):
             raise NotFound(f"{excerpt(pipeline_input['s3_uri'])} is not one of your uploads")
+        head = who.read_head(key)
+        if head is None:
+            raise NotFound(
+                f"{excerpt(pipeline_input['s3_uri'])} has no file: was the upload completed?"
+            )
+        check("input.s3_uri", head)
         return {"bucket": bucket, "key": key}
     try:
         content = base64.b64decode(pipeline_input[inline_field], validate=True)
@@ -182,9 +217,56 @@ def _prepare_object(
             f"input.{inline_field}: {len(content)} bytes; inline files may have at most "
             f"{MAX_INLINE_BYTES}; upload larger ones with POST /v1/uploads"
         )
+    check(f"input.{inline_field}", ObjectHead(len(content), content[: media.HEAD_BYTES]))
     key = f"uploads/{who.tenant_id}/{who.job_id}/inline"
     who.write_object(key, content)
     return {"bucket": who.bucket, "key": key}
+
+
+def _check_image(where: str, file: ObjectHead) -> None:
+    """Rekognition reads JPEG and PNG of 80 to 10,000 pixels a side, 15 MB from S3."""
+    kind = media.file_format(file.head)
+    if kind not in limits.REKOGNITION_FORMATS:
+        found = kind.upper() if kind else media.describe(file.head)
+        raise InvalidInput(f"{where}: Rekognition reads JPEG and PNG images; this is {found}")
+    if file.size > limits.REKOGNITION_S3_IMAGE_BYTES:
+        raise PayloadTooLarge(
+            f"{where}: the image is {file.size} bytes; Rekognition reads images of at most "
+            f"{limits.REKOGNITION_S3_IMAGE_BYTES} bytes (15 MB)"
+        )
+    _check_pixels(where, file, limits.REKOGNITION_MIN_PIXELS, limits.REKOGNITION_MAX_PIXELS)
+
+
+def _check_document(where: str, file: ObjectHead) -> None:
+    """Textract's asynchronous APIs read PDF and TIFF (500 MB) and JPEG and PNG (10 MB)."""
+    kind = media.file_format(file.head)
+    if kind not in limits.TEXTRACT_FORMATS:
+        raise InvalidInput(
+            f"{where}: Textract reads PDF, TIFF, JPEG and PNG documents; this is "
+            f"{media.describe(file.head)}"
+        )
+    most = (
+        limits.TEXTRACT_IMAGE_BYTES if kind in ("jpeg", "png") else limits.TEXTRACT_DOCUMENT_BYTES
+    )
+    if file.size > most:
+        raise PayloadTooLarge(
+            f"{where}: the {kind.upper()} is {file.size} bytes; Textract reads "
+            f"{kind.upper()} files of at most {most} bytes"
+        )
+    if kind in ("jpeg", "png"):
+        _check_pixels(where, file, 1, limits.TEXTRACT_MAX_PIXELS)
+
+
+def _check_pixels(where: str, file: ObjectHead, least: int, most: int) -> None:
+    dimensions = media.image_dimensions(file.head)
+    if dimensions is None:
+        return  # not in the first bytes: the service itself will say
+    width, height = dimensions
+    if min(width, height) < least or max(width, height) > most:
+        raise InvalidInput(
+            f"{where}: the image is {width} x {height} pixels; it must have {least} to "
+            f"{most} pixels a side"
+        )
 
 
 # ---------------------------------------------------------------------------- normalize
