@@ -60,7 +60,7 @@ def test_given_traffic_at_debug_level_then_no_log_names_the_api_key(
             aigw.Client(rest, key, ws_url=ws) as client,
         ):
             client.pipelines()
-            job = client.submit("text-insights", {"text": "Logged nowhere."})
+            job = client.submit("text-insights", {"text": "Logged nowhere, not even once."})
             assert client.wait(job, timeout=60).status == "SUCCEEDED"  # over the WebSocket
             ticket = client.websocket_ticket()
         with connect(aigw.ticket_url(ws, ticket.ticket)) as socket:  # as a browser does
