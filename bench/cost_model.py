@@ -62,7 +62,8 @@ def _document(pages: int, characters_per_page: int) -> str:
     page = "\n".join(
         _text(characters_per_page)[i : i + 75] for i in range(0, characters_per_page, 75)
     )
-    return "\f".join([page] * pages)
+    # The simulated Textract reads pages of text; the gateway wants a PDF's signature.
+    return "%PDF-1.7\n" + "\f".join([page] * pages)
 
 
 @dataclass(frozen=True)

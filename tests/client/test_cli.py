@@ -306,7 +306,9 @@ def test_given_a_tenants_jobs_when_usage_is_shown_then_a_table_of_cost_and_the_l
 ) -> None:
     created = gateway.cli("tenants", "create", "usage-cli", "--aws-endpoint", gateway.aws_endpoint)
     key = created.stdout.split("api_key:")[1].strip()
-    ran = gateway.cli("submit", "text-insights", "Great service.", "--wait", AIGW_API_KEY=key)
+    ran = gateway.cli(
+        "submit", "text-insights", "Great service, thank you.", "--wait", AIGW_API_KEY=key
+    )
     assert ran.returncode == 0, ran.stderr
     # A job is settled from the Jobs table's stream moments after it ends.
     deadline = time.monotonic() + 30
@@ -323,7 +325,7 @@ def test_given_a_tenants_jobs_when_usage_is_shown_then_a_table_of_cost_and_the_l
     header = next(line for line in lines if line.startswith("PIPELINE"))
     assert header.split() == ["PIPELINE", "JOBS", "COST", "UNITS"]
     row = lines[lines.index(header) + 1].split()
-    # "Great service." is 3 units (the minimum) for each of 5 Comprehend calls.
+    # "Great service, thank you." is 3 units (the minimum) for each of 5 Comprehend calls.
     assert row[:5] == ["text-insights", "1", "$0.0015", "3", "comprehend"]
     assert any(line.split()[:4] == ["max_concurrent_jobs", "0", "/", "no"] for line in lines)
     report = json.loads(as_json.stdout)

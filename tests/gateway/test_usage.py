@@ -43,7 +43,10 @@ def test_given_jobs_of_two_pipelines_then_usage_adds_them_up_by_day_pipeline_and
     gateway: Gateway,
 ) -> None:
     tenant = gateway.new_tenant("usage-report")
-    texts = [run_job(gateway, tenant, "text-insights", {"text": "Great work."}) for _ in range(2)]
+    texts = [
+        run_job(gateway, tenant, "text-insights", {"text": "Great work, thank you."})
+        for _ in range(2)
+    ]
     prediction = run_job(gateway, tenant, "predict", {"model": "churn", "features": FEATURES})
     assert [job["status"] for job in [*texts, prediction]] == ["SUCCEEDED"] * 3, texts
     cost = sum(job["usage"]["ai_cost_usd"] for job in [*texts, prediction])
@@ -59,7 +62,7 @@ def test_given_jobs_of_two_pipelines_then_usage_adds_them_up_by_day_pipeline_and
     assert by_day["month_reserved_usd"] == pytest.approx(0)
     pipelines = {g["key"]: g for g in by_pipeline["groups"]}
     assert {key: g["jobs"] for key, g in pipelines.items()} == {"predict": 1, "text-insights": 2}
-    # "Great work." is 3 units (the minimum) for each of 5 Comprehend calls, twice.
+    # "Great work, thank you." is 3 units (the minimum) for each of 5 Comprehend calls, twice.
     assert (
         pipelines["text-insights"]["units"]["comprehend DetectSentiment (100-character unit)"] == 6
     )
@@ -108,7 +111,7 @@ def test_given_a_bad_usage_query_then_400_naming_the_parameter(
 
 def test_given_another_tenants_jobs_then_they_are_not_in_my_usage(gateway: Gateway) -> None:
     mine, theirs = gateway.new_tenant("usage-mine"), gateway.new_tenant("usage-theirs")
-    run_job(gateway, theirs, "text-insights", {"text": "Their job."})
+    run_job(gateway, theirs, "text-insights", {"text": "Their job, not mine at all."})
 
     assert usage(gateway, mine)["jobs"] == 0
     assert usage(gateway, theirs)["jobs"] == 1
@@ -121,7 +124,7 @@ def test_given_the_end_of_a_job_delivered_again_then_it_is_settled_only_once(
     gateway: Gateway,
 ) -> None:
     tenant = gateway.new_tenant("usage-once")
-    job = run_job(gateway, tenant, "text-insights", {"text": "Counted once."})
+    job = run_job(gateway, tenant, "text-insights", {"text": "Counted once, and only once."})
     before = usage(gateway, tenant)
     dynamodb = gateway.runtime.client("dynamodb")
     key = {"tenant_id": {"S": tenant.tenant_id}, "job_id": {"S": job["job_id"]}}
@@ -158,13 +161,13 @@ def test_given_a_job_that_fails_after_running_then_it_is_charged_its_estimate(
         raise ServiceError("TextSizeLimitExceededException", "too long", status_code=400)
 
     with gateway.runtime.providers.override("comprehend", "DetectKeyPhrases", refuse):
-        job = run_job(gateway, tenant, "text-insights", {"text": "It breaks halfway."})
+        job = run_job(gateway, tenant, "text-insights", {"text": "It breaks halfway through."})
     report = usage(gateway, tenant)
 
     assert job["status"] == "FAILED"
     shown = gateway.request("GET", f"/jobs/{job['job_id']}", key=tenant.api_key).json()
     # The calls made before the failure are not observable: the estimate is charged, which
-    # for an 18-character English text is 3 units for detection and each of 4 analyses.
+    # for a 26-character English text is 3 units for detection and each of 4 analyses.
     assert shown["usage"]["basis"] == "estimate"
     assert shown["usage"]["ai_cost_usd"] == pytest.approx(5 * 3 * 0.0001)
     assert report["failed"] == 1
@@ -178,16 +181,22 @@ def test_given_jobs_that_succeed_fail_are_cancelled_or_killed_then_every_slot_co
     tenant = gateway.new_tenant("usage-slots")
     sfn = gateway.runtime.client("stepfunctions")
     runner = gateway.runtime.arn("JobRunnerStateMachine")
-    ended = [run_job(gateway, tenant, "text-insights", {"text": "fine"})]
+    ended = [run_job(gateway, tenant, "text-insights", {"text": "This one is fine, thanks."})]
 
     def broken(params: dict[str, Any]) -> dict[str, Any]:
         raise ServiceError("InternalServerException", "broken", status_code=500)
 
     with gateway.runtime.providers.override("comprehend", "DetectSentiment", broken):
-        ended.append(run_job(gateway, tenant, "text-insights", {"text": "broken"}))
+        ended.append(
+            run_job(gateway, tenant, "text-insights", {"text": "This one is broken, sadly."})
+        )
     with gateway.held():
-        cancelled = gateway.submit("text-insights", {"text": "cancel me"}, key=tenant.api_key)
-        killed = gateway.submit("text-insights", {"text": "kill me"}, key=tenant.api_key)
+        cancelled = gateway.submit(
+            "text-insights", {"text": "Cancel me before I finish."}, key=tenant.api_key
+        )
+        killed = gateway.submit(
+            "text-insights", {"text": "Kill me before I finish, too."}, key=tenant.api_key
+        )
         for job_id in (cancelled, killed):
             gateway.running(job_id, key=tenant.api_key)
         assert usage(gateway, tenant)["limits"]["max_concurrent_jobs"]["used"] == 2
