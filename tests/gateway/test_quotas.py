@@ -39,7 +39,9 @@ def usage(gateway: Gateway, tenant: NewTenant) -> dict[str, Any]:
     return gateway.request("GET", "/usage", key=tenant.api_key).json()
 
 
-def submit(gateway: Gateway, tenant: NewTenant, text: str = "Hold on.", **kw: Any) -> Response:
+def submit(
+    gateway: Gateway, tenant: NewTenant, text: str = "Hold on, this takes a moment.", **kw: Any
+) -> Response:
     body = {"pipeline": "text-insights", "input": {"text": text}}
     return gateway.request("POST", "/jobs", body, key=tenant.api_key, **kw)
 
@@ -244,7 +246,8 @@ def test_given_a_budget_under_concurrency_then_it_is_never_overspent_by_more_tha
     gateway: Gateway,
 ) -> None:
     tenant = gateway.new_tenant("limits-budget")
-    # "Hold on." is 3 units for each of 5 Comprehend calls: $0.0015 estimated and spent.
+    # "Hold on, this takes a moment." is 3 units for each of 5 Comprehend calls: $0.0015
+    # estimated and spent.
     estimate = 0.0015
     budget = 0.01  # room for 6 such jobs
     limit(gateway, tenant, monthly_budget_usd=str(budget))
