@@ -264,3 +264,70 @@ def test_canary_failed_items_never_fail_a_distributed_map() -> None:
     with engine_fixes_reverted("tolerated-failure-threshold"):
         described = _run_items(_distributed({}))
     assert described["status"] == "SUCCEEDED"
+
+
+def _batched(processor: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A Distributed Map over $.items whose child returns its whole input."""
+    definition = _distributed(fields)
+    definition["States"]["Each"]["ItemProcessor"] = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", **processor},
+        "StartAt": "Echo",
+        "States": {"Echo": {"Type": "Pass", "End": True}},
+    }
+    definition["States"]["Each"]["ItemsPath"] = "$.items"
+    return definition
+
+
+def test_an_item_batcher_hands_each_child_a_batch_with_its_batch_input() -> None:
+    """Given five items, MaxItemsPerBatch 2 and a BatchInput read from the input, then three
+    children each get {"BatchInput": ..., "Items": [...]}, the items in order."""
+    definition = _batched(
+        {"ExecutionType": "STANDARD"},
+        ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"owner.$": "$.owner"}},
+    )
+    described = run(definition, {"owner": "ann", "items": [1, 2, 3, 4, 5]})
+
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [
+        {"BatchInput": {"owner": "ann"}, "Items": [1, 2]},
+        {"BatchInput": {"owner": "ann"}, "Items": [3, 4]},
+        {"BatchInput": {"owner": "ann"}, "Items": [5]},
+    ]
+
+
+@pytest.mark.parametrize(
+    "batcher",
+    [{"BatchInput": {}}, {"MaxItemsPerBatch": 0}, {"MaxInputBytesPerBatch": 262145}],
+    ids=["no-limit", "zero-items", "over-256-KiB"],
+)
+def test_an_item_batcher_without_a_valid_limit_is_an_invalid_definition(
+    batcher: dict[str, Any],
+) -> None:
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as raised:
+        run(_batched({"ExecutionType": "STANDARD"}, ItemBatcher=batcher), {"items": [1]})
+    assert raised.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert "ItemBatcher" in raised.value.response["Error"]["Message"]
+
+
+@pytest.mark.canary
+def test_canary_item_batcher_is_a_parse_error() -> None:
+    """If this fails, moto fixed it upstream: delete fix distributed-map-item-batcher."""
+    from botocore.exceptions import ClientError
+
+    with (
+        engine_fixes_reverted("distributed-map-item-batcher"),
+        pytest.raises(ClientError, match="ItemBatcher"),
+    ):
+        run(_batched({"ExecutionType": "STANDARD"}, ItemBatcher={"MaxItemsPerBatch": 2}))
+
+
+@pytest.mark.canary
+def test_canary_api_errors_reach_the_client_without_a_code() -> None:
+    """If this fails, moto fixed it upstream: delete fix api-error-codes."""
+    from botocore.exceptions import ClientError
+
+    with engine_fixes_reverted("api-error-codes"), pytest.raises(ClientError) as raised:
+        run({"StartAt": "Nowhere", "States": {}})
+    assert raised.value.response["Error"]["Code"] == ""

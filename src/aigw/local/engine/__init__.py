@@ -22,10 +22,12 @@ from typing import Final
 
 from aigw.local.engine import (
     admission,
+    api_errors,
     api_gateway_invoke,
     aws_sdk,
     callbacks,
     context_object,
+    distributed_map,
     dynamodb_numbers,
     dynamodb_queries,
     dynamodb_transactions,
@@ -80,12 +82,15 @@ FIXES: Final[list[Fix]] = [
     *execution_history.FIXES,
     *stop_execution.FIXES,
     *api_gateway_invoke.FIXES,
+    # Before the thresholds: they wrap the batching, so they count items, not batches.
+    *distributed_map.FIXES,
     *tolerated_failure.FIXES,
     *dynamodb_queries.FIXES,
     *callbacks.FIXES,
     *sync_waits.FIXES,
     *service_time.FIXES,
     *admission.FIXES,
+    *api_errors.FIXES,
 ]
 
 _fixes_lock = threading.RLock()

@@ -35,6 +35,37 @@ class Attr:
             setattr(self.owner, self.name, self._saved)
 
 
+class Wrap:
+    """Wrap a method (or staticmethod) with ``wrapper(inner, *args, **kwargs)``.
+
+    Several fixes may wrap the same method, and a canary reverts one of them alone: so the
+    wrapper is installed once, on first apply, and never removed; reverted, it passes the
+    call straight to ``inner``. Wraps of one method therefore stack in the order the fixes
+    are applied and come out in any order."""
+
+    def __init__(self, owner: Any, name: str, wrapper: Any) -> None:
+        self.owner, self.name, self.wrapper = owner, name, wrapper
+        self.enabled = False
+        self._installed = False
+
+    def apply(self) -> None:
+        if not self._installed:
+            static = isinstance(vars(self.owner).get(self.name), staticmethod)
+            inner = getattr(self.owner, self.name)
+
+            def wrapped(*args: Any, **kwargs: Any) -> Any:
+                if self.enabled:
+                    return self.wrapper(inner, *args, **kwargs)
+                return inner(*args, **kwargs)
+
+            setattr(self.owner, self.name, staticmethod(wrapped) if static else wrapped)
+            self._installed = True
+        self.enabled = True
+
+    def revert(self) -> None:
+        self.enabled = False
+
+
 class Rebind:
     """Swap a value that engine modules imported by name (`from x import f`), everywhere."""
 

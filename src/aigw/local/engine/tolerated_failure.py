@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
@@ -32,9 +33,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration impo
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-from aigw.local.engine.patches import Attr, Fix
-
-_ORIGINAL: Final = AmazonStateLanguageParser.parse
+from aigw.local.engine.patches import Fix, Wrap
 
 
 def _as_decimals(node: Any) -> bool:
@@ -53,23 +52,21 @@ def _as_decimals(node: Any) -> bool:
     return changed
 
 
-def _parse(definition: str) -> Any:
+def _parse(inner: Callable[[str], Any], definition: str) -> Any:
     try:
         document = json.loads(definition)
     except ValueError:
-        return _ORIGINAL(definition)
+        return inner(definition)
     if _as_decimals(document):
         definition = json.dumps(document)
-    return _ORIGINAL(definition)
+    return inner(definition)
 
 
-_ORIGINAL_MAP_RUN: Final = distributed.DistributedIterationComponent._map_run
-
-
-def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+def _map_run(inner: Callable[..., None], self: Any, env: Any, eval_input: Any) -> None:
+    # The items as the Map read them, before any batching: the thresholds count items.
     items = env.stack[-1]
     total = len(items) if isinstance(items, list) else 0
-    _ORIGINAL_MAP_RUN(self, env, eval_input)
+    inner(self, env, eval_input)
     failed = eval_input.map_run_record.item_counter.failed.get()
     percent = failed * 100 / total if total else 0.0
     if (
@@ -101,7 +98,7 @@ FIXES: Final[list[Fix]] = [
         why="Distributed Maps written for AWS say ToleratedFailurePercentage: 50.",
         upstream_bug="The ASL grammar accepts ToleratedFailurePercentage only as a decimal: "
         "an integer is a parse error at CreateStateMachine.",
-        patches=[Attr(AmazonStateLanguageParser, "parse", staticmethod(_parse))],
+        patches=[Wrap(AmazonStateLanguageParser, "parse", _parse)],
     ),
     Fix(
         name="tolerated-failure-threshold",
@@ -109,6 +106,6 @@ FIXES: Final[list[Fix]] = [
         "States.ExceedToleratedFailureThreshold, which Retry/Catch handle.",
         upstream_bug="The thresholds are parsed but never applied: failed items leave null "
         "outputs and the Map succeeds.",
-        patches=[Attr(distributed.DistributedIterationComponent, "_map_run", _map_run)],
+        patches=[Wrap(distributed.DistributedIterationComponent, "_map_run", _map_run)],
     ),
 ]
