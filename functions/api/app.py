@@ -1,5 +1,5 @@
-"""The REST API: pipelines, uploads, jobs, synchronous runs (SPEC §4) and prompt templates
-(SPEC §7).
+"""The REST API: pipelines, uploads, jobs, synchronous runs (SPEC §4), models and usage
+(SPEC §6) and prompt templates (SPEC §7).
 
 Thin routes over ``service.py``; errors become ``{"error": {code, message, request_id}}``
 in exactly one place (``_gateway_error``). The tenant comes from the authorizer's context,
@@ -83,6 +83,12 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 def list_pipelines() -> Response:
     _tenant()
     return _json(200, {"pipelines": service.pipelines()})
+
+
+@app.get("/models")
+def list_models() -> Response:
+    _tenant()
+    return _json(200, service.list_models())
 
 
 @app.post("/uploads")

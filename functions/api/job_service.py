@@ -46,6 +46,7 @@ from aigw_common.pipelines import (
     normalize,
     prepare,
 )
+from aigw_common.predict_models import load_catalogue
 from aigw_common.pricing import price_table
 from aigw_common.prompt_repository import PromptRepository
 from aigw_common.prompts import PromptVersion
@@ -116,6 +117,17 @@ class JobService:
     # ------------------------------------------------------------------ catalogue
     def pipelines(self) -> list[dict[str, Any]]:
         return [pipeline.describe() for pipeline in catalogue().values()]
+
+    def list_models(self) -> dict[str, Any]:
+        """GET /v1/models: the predict models from the catalogue predict runs with, and the
+        LLM models the stack is configured for."""
+        return {
+            "models": [model.describe() for model in load_catalogue().models],
+            "llm_models": [
+                {"id": model, "default": model == self.models.default}
+                for model in self.models.models
+            ],
+        }
 
     # ------------------------------------------------------------------ uploads
     def create_upload(self, tenant_id: str, request: dict[str, Any]) -> dict[str, Any]:

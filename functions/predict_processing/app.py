@@ -9,33 +9,13 @@ UnknownModel, InvalidFeatures and InvalidModelOutput reach Step Functions by nam
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from processing import ModelCatalogue, postprocess, preprocess
 from pydantic import BaseModel, Field, TypeAdapter
 
-
-class Settings(BaseModel):
-    """The environment, validated at cold start."""
-
-    #: The models configuration, shipped with the function (functions/predict_processing/
-    #: models.json); a relative path is taken from the function's code directory.
-    models_config: Path = Field(alias="MODELS_CONFIG")
-    task_root: Path = Field(alias="LAMBDA_TASK_ROOT", default=Path(__file__).parent)
-
-    def models_file(self) -> Path:
-        path = (
-            self.models_config
-            if self.models_config.is_absolute()
-            else (self.task_root / self.models_config)
-        )
-        if not path.is_file():
-            raise RuntimeError(f"MODELS_CONFIG: {path} is not a file")
-        return path
+from aigw_common.predict_models import load_catalogue, postprocess, preprocess
 
 
 class PreprocessRequest(BaseModel):
@@ -54,9 +34,9 @@ _requests: TypeAdapter[PreprocessRequest | PostprocessRequest] = TypeAdapter(
     Annotated[PreprocessRequest | PostprocessRequest, Field(discriminator="stage")]
 )
 
-settings = Settings.model_validate(dict(os.environ))
-# A broken configuration fails the cold start, not some later request.
-catalogue = ModelCatalogue.model_validate_json(settings.models_file().read_bytes())
+# The model catalogue is the layer's (aigw_common/predict_models.json), the one the API
+# validates submissions against; a broken one fails the cold start, not a later request.
+catalogue = load_catalogue()
 logger = Logger()
 tracer = Tracer()
 

@@ -119,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     command("pipelines", "list the pipelines and their modes")
+    command("models", "list the predict models (features, labels) and the LLM models")
     submit = command("submit", "submit a job (and --wait for it)", job_input, waiting)
     submit.add_argument("--wait", action="store_true", help="wait, showing progress")
     submit.add_argument("--idempotency-key", help="default: a new key per submit")
@@ -401,6 +402,17 @@ def _cmd_pipelines(client: Client, args: argparse.Namespace) -> int:
     else:
         rows = [[p.name, p.mode, p.description] for p in pipelines]
         print(table(rows, ["PIPELINE", "MODE", "DESCRIPTION"]))
+    return EXIT_OK
+
+
+def _cmd_models(client: Client, args: argparse.Namespace) -> int:
+    from aigw.client.display import model_catalogue
+
+    models = _dump(client.models())
+    if args.json:
+        _print_json(models)
+    else:
+        print(model_catalogue(models))
     return EXIT_OK
 
 
@@ -720,6 +732,7 @@ def _update_tenant(args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
     "pipelines": _cmd_pipelines,
+    "models": _cmd_models,
     "submit": _cmd_submit,
     "run": _cmd_run,
     "status": _cmd_status,

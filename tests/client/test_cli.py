@@ -357,3 +357,23 @@ def test_given_a_local_gateway_when_a_tenants_limits_are_set_then_its_usage_show
     assert shown["monthly_jobs"]["limit"] is None
     assert unknown.returncode == 2
     assert "no tenant is named or has the id 'nobody'" in unknown.stderr
+
+
+def test_given_models_then_a_table_of_each_models_features_and_the_llm_models(
+    gateway: Gateway,
+) -> None:
+    shown = gateway.cli("models")
+    as_json = gateway.cli("models", "--json")
+
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("churn: ")
+    assert lines[1] == "  predicts: stay, churn"
+    assert lines[2].split() == ["FEATURE", "ACCEPTS", "REQUIRED"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:8]}
+    assert rows["tenure_months"] == ["integer", "0", "to", "600", "yes"]
+    assert rows["plan"] == ["basic", "|", "pro", "|", "enterprise", "yes"]
+    assert rows["paperless_billing"] == ["true", "or", "false", "yes"]
+    assert "  amazon.nova-micro-v1:0  (default)" in lines
+    listed = json.loads(as_json.stdout)
+    assert [model["name"] for model in listed["models"]] == ["churn"]

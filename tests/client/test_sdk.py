@@ -176,3 +176,20 @@ def test_given_the_async_client_when_a_job_is_submitted_waited_and_listed_then_i
     assert job.status == "SUCCEEDED"
     assert job.job_id in listed
     assert result["sentiment"]["label"] == "POSITIVE"  # type: ignore[index]
+
+
+def test_given_both_clients_when_models_are_listed_then_the_churn_model_and_its_features(
+    gateway: Gateway,
+) -> None:
+    async def listed() -> aigw.ModelList:
+        async with aigw.AsyncClient(gateway.url, gateway.api_key) as client:
+            return await client.models()
+
+    with _client(gateway) as client:
+        models = client.models()
+
+    assert models == asyncio.run(listed())
+    churn = next(model for model in models.models if model.name == "churn")
+    assert churn.labels == ["stay", "churn"]
+    assert "plan" in churn.features_schema["properties"]
+    assert [llm.id for llm in models.llm_models if llm.default] == ["amazon.nova-micro-v1:0"]

@@ -183,14 +183,20 @@ def test_given_a_long_text_when_refused_then_the_message_quotes_only_its_start(
     assert "y" * 41 not in error["message"], error
 
 
-def test_given_a_valid_predict_input_at_the_bounds_then_it_is_accepted(gateway: Gateway) -> None:
-    """The bounds refuse only what is past them: 100 features (unknown ones included, which
-    the model's own pre-processing names) of 256-character strings pass submission."""
-    features: dict[str, Any] = {f"f{i:02d}" + "n" * 60: "v" * 256 for i in range(100)}
+def test_given_a_predict_input_at_the_bounds_then_only_the_model_catalogue_refuses_it(
+    gateway: Gateway,
+) -> None:
+    """The bounds refuse only what is past them: 100 features of 256-character strings with
+    64-character names pass the size checks, and the model catalogue names what the model
+    does not know."""
+    features: dict[str, Any] = {f"f{i:02d}" + "n" * 61: "v" * 256 for i in range(100)}
     answer = gateway.request(
         "POST", "/jobs", {"pipeline": "predict", "input": {"model": "churn", "features": features}}
     )
-    assert answer.status == 202, answer.body
+    assert answer.status == 400, answer.body
+    message = answer.json()["error"]["message"]
+    assert message.startswith("input.features: invalid features for model 'churn'"), message
+    assert f"unknown feature 'f00{'n' * 61}'" in message
 
 
 # ---------------------------------------------------------------------------- WebSocket

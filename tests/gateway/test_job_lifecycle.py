@@ -284,9 +284,10 @@ def test_given_a_churn_record_when_predicted_then_a_labelled_prediction(gateway:
     assert_documented_shape(answer.json(), "RunResult")
 
 
-def test_given_invalid_features_when_predicted_then_422_naming_the_feature(
+def test_given_invalid_features_when_predicted_then_400_naming_each_feature(
     gateway: Gateway,
 ) -> None:
+    """Checked against the model catalogue before anything runs (GET /v1/models)."""
     features = {
         "tenure_months": -4,
         "monthly_charges": 1,
@@ -299,10 +300,11 @@ def test_given_invalid_features_when_predicted_then_422_naming_the_feature(
         "POST", "/run/predict", {"input": {"model": "churn", "features": features}}
     )
 
-    assert answer.status == 422
-    message = answer.json()["error"]["message"]
-    assert "InvalidInput" in message
-    assert "plan" in message
+    assert answer.status == 400
+    error = answer.json()["error"]
+    assert error["code"] == "InvalidInput"
+    assert "'tenure_months' must be at least 0" in error["message"]
+    assert "'plan' must be one of basic, pro, enterprise" in error["message"]
 
 
 # ---------------------------------------------------------------------------- faults

@@ -4,7 +4,6 @@ on the offline runtime, with SageMaker Runtime answered by a local provider."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,27 +15,22 @@ from pydantic import ValidationError
 from aigw.local import LocalRuntime
 from aigw.local.services.providers import ServiceError
 from aigw.local.testing import runtime_fixture
-
-ROOT = Path(__file__).resolve().parents[2]
-MODELS_CONFIG = ROOT / "functions" / "predict_processing" / "models.json"
-# The function's own directory is on its import path in Lambda; put it on ours.
-sys.path.insert(0, str(ROOT / "functions" / "predict_processing"))
-
-from processing import (  # noqa: E402
+from aigw_common.predict_models import (
     InvalidFeatures,
     InvalidModelOutput,
-    ModelCatalogue,
     ModelSpec,
     UnknownModel,
+    load_catalogue,
     postprocess,
     preprocess,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 app = runtime_fixture(
     Path(__file__).parent / "pipelines_app" / "template.yaml",
 )
 
-CATALOGUE = ModelCatalogue.model_validate_json(MODELS_CONFIG.read_bytes())
+CATALOGUE = load_catalogue()
 CHURN = CATALOGUE.get("churn")
 CUSTOMER = {
     "tenure_months": 24,
@@ -51,6 +45,7 @@ def _model(**overrides: Any) -> ModelSpec:
     """A three-class model with JSON in and out, ordinal and defaulted features."""
     spec: dict[str, Any] = {
         "name": "priority",
+        "description": "How urgent a request is.",
         "endpoint_name": "aigw-priority",
         "content_type": "application/json",
         "accept": "application/json",

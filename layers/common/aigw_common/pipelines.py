@@ -29,6 +29,7 @@ from aigw_common.llm import (
     prepare_generate,
     prepare_summary,
 )
+from aigw_common.predict_models import InvalidFeatures, UnknownModel, load_catalogue, preprocess
 from aigw_common.text import Chunk, merge_insights, split_text
 
 #: Text jobs, in UTF-8 bytes. Each chunk's entities, key phrases and PII go to S3, so the
@@ -142,6 +143,7 @@ def prepare(
         return _prepare_object(pipeline_input, "image_base64", who, _check_image)
     if pipeline.name == "predict":
         _check_feature_names(pipeline_input["features"])
+        _check_prediction(pipeline_input["model"], pipeline_input["features"])
     if pipeline.name == "llm-generate":
         return prepare_generate(pipeline_input, options, *who.llm())
     if pipeline.name == "document-summary":
@@ -159,6 +161,19 @@ def _check_feature_names(features: dict[str, Any]) -> None:
                 f"input.features: the feature name {excerpt(name)} must have 1 to "
                 f"{MAX_FEATURE_NAME} characters"
             )
+
+
+def _check_prediction(model_name: str, features: dict[str, Any]) -> None:
+    """The model and features against the model catalogue (GET /v1/models), at submission:
+    a typo is a 400 naming it, not a job that fails later in the workflow."""
+    try:
+        model = load_catalogue().get(model_name)
+    except UnknownModel as error:
+        raise InvalidInput(f"input.model: {error}") from None
+    try:
+        preprocess(model, features)
+    except InvalidFeatures as error:
+        raise InvalidInput(f"input.features: {error}") from None
 
 
 def _prepare_text(text: str, options: dict[str, Any]) -> dict[str, Any]:

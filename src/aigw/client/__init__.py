@@ -33,7 +33,15 @@ from aigw.client.errors import (
     UpstreamError,
     WaitTimeoutError,
 )
-from aigw.client.models import Job, JobList, Prompt, RunResult, SubmittedJob, WebSocketTicket
+from aigw.client.models import (
+    Job,
+    JobList,
+    ModelList,
+    Prompt,
+    RunResult,
+    SubmittedJob,
+    WebSocketTicket,
+)
 from aigw.client.sync import Client
 
 __all__ = [
@@ -53,6 +61,7 @@ __all__ = [
     "Job",
     "JobList",
     "JobUpdate",
+    "ModelList",
     "NotFoundError",
     "PayloadTooLargeError",
     "Prompt",

@@ -52,6 +52,51 @@ def usage_summary(usage: dict[str, Any]) -> str:
     return cost + (": " + ", ".join(parts) if parts else "")
 
 
+def model_catalogue(catalogue: dict[str, Any]) -> str:
+    """``aigw models``: each predict model with a table of its features, then the LLMs."""
+    lines: list[str] = []
+    for model in catalogue["models"]:
+        schema = model["features_schema"]
+        required = set(schema.get("required", []))
+        rows = [
+            [name, _accepts(feature), "yes" if name in required else "no"]
+            for name, feature in schema["properties"].items()
+        ]
+        lines += [
+            f"{model['name']}: {model['description']}",
+            f"  predicts: {', '.join(model['labels'])}",
+            table(rows, ["FEATURE", "ACCEPTS", "REQUIRED"], indent="  "),
+            "",
+        ]
+    if not catalogue["models"]:
+        lines += ["No predict models.", ""]
+    lines.append("LLM models (llm-generate, document-summary):")
+    for llm in catalogue["llm_models"]:
+        lines.append(f"  {llm['id']}" + ("  (default)" if llm["default"] else ""))
+    if not catalogue["llm_models"]:
+        lines.append("  none")
+    return "\n".join(lines)
+
+
+def _accepts(feature: dict[str, Any]) -> str:
+    if "enum" in feature:
+        accepts = " | ".join(str(value) for value in feature["enum"])
+    elif feature.get("type") == "boolean":
+        accepts = "true or false"
+    else:
+        low, high = feature.get("minimum"), feature.get("maximum")
+        bounds = {
+            (False, False): "",
+            (True, False): f" from {low}",
+            (False, True): f" up to {high}",
+            (True, True): f" {low} to {high}",
+        }[(low is not None, high is not None)]
+        accepts = f"{feature.get('type', 'any')}{bounds}"
+    if "default" in feature:
+        accepts += f" (default {feature['default']})"
+    return accepts
+
+
 def usage_report(report: dict[str, Any]) -> str:
     """``aigw usage``: the period's totals, a table of its groups, the limits now."""
     by = report["group_by"]

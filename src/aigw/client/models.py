@@ -218,6 +218,27 @@ class PipelineList(BaseModel):
     pipelines: list[PipelineListPipelines]
 
 
+class ModelList(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    models: list[PredictModel]
+    llm_models: list[LlmModel]
+
+
+class PredictModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    name: str
+    description: str
+    features_schema: dict[str, Any]
+    labels: list[str]
+    output_schema: dict[str, Any]
+
+
+class LlmModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    id: BedrockModelId
+    default: bool
+
+
 class WebSocketTicket(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     ticket: str
@@ -559,6 +580,7 @@ class Operation(NamedTuple):
 
 OPERATIONS: dict[str, Operation] = {
     "listPipelines": Operation("GET", "/pipelines", PipelineList),
+    "listModels": Operation("GET", "/models", ModelList),
     "createUpload": Operation("POST", "/uploads", Upload),
     "createWebSocketTicket": Operation("POST", "/ws-tickets", WebSocketTicket),
     "submitJob": Operation("POST", "/jobs", SubmittedJob),

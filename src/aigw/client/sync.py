@@ -47,6 +47,7 @@ from aigw.client.models import (
     Job,
     JobList,
     JobStatus,
+    ModelList,
     PipelineList,
     PipelineListPipelines,
     PipelineName,
@@ -116,6 +117,13 @@ class Client:
         answer = self._call("listPipelines")
         assert isinstance(answer, PipelineList)
         return answer.pipelines
+
+    def models(self) -> ModelList:
+        """The predict models (each one's features as JSON Schema, its labels and output
+        schema) and the LLM models the gateway may call."""
+        answer = self._call("listModels")
+        assert isinstance(answer, ModelList)
+        return answer
 
     def upload(self, path: str | Path, content_type: str | None = None) -> dict[str, str]:
         """Upload a document or image through a presigned POST; returns the input to

@@ -14,9 +14,10 @@ of the data, this module's code and the scikit-learn version, so only the first 
 and later starts read a small file; no pickle is ever loaded. Serving applies the same
 arithmetic with NumPy, checked against scikit-learn's own ``predict_proba`` at training.
 
-Its input is the vector ``functions/predict_processing`` sends (models.json, model ``churn``):
-tenure_months, monthly_charges, support_calls, plan one-hot (basic, pro, enterprise),
-paperless_billing (1/0). Its output: the probabilities of the labels ``stay`` and ``churn``.
+Its input is the vector ``functions/predict_processing`` sends (model ``churn`` of
+``aigw_common/predict_models.json``): tenure_months, monthly_charges, support_calls, plan
+one-hot (basic, pro, enterprise), paperless_billing (1/0). Its output: the probabilities of
+the labels ``stay`` and ``churn``.
 """
 
 from __future__ import annotations

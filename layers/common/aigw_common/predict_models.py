@@ -1,7 +1,10 @@
 """The predict pipeline's model contract: features in, a labelled prediction out.
 
-Everything a model needs is in its configuration (``models.json`` beside this module), so
-adding a model is a configuration change, not code:
+Everything a model needs is in its configuration (``predict_models.json`` beside this
+module), so adding a model is a configuration change, not code. It lives in the layer
+because three readers share it: the predict workflow's processing function, the API (which
+validates a predict job's model and features when it is submitted) and ``GET /v1/models``
+(which lists the models, their features as JSON Schema and their output).
 
 - Pre-processing validates the caller's features (required, type, range, category; unknown
   names are rejected so a typo cannot silently fall back to a default), puts them in the
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 ContentType = Literal["text/csv", "application/json"]
 #: An error names this many problems at most, so its message stays short.
 MAX_LISTED_PROBLEMS = 5
+CONFIGURATION = Path(__file__).parent / "predict_models.json"
 
 
 class UnknownModel(ValueError):
@@ -55,6 +61,13 @@ class _Feature(BaseModel):
     def encode(self, value: Any) -> list[int | float]:
         """The feature's columns in the encoded vector; _Rejected if the value is unusable."""
         raise NotImplementedError
+
+    def json_schema(self) -> dict[str, Any]:
+        """What a client may send for this feature, as JSON Schema."""
+        raise NotImplementedError
+
+    def _with_default(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return schema if self.default is None else {**schema, "default": self.default}
 
     @model_validator(mode="after")
     def _default_is_valid(self) -> Self:
@@ -97,6 +110,13 @@ class NumberFeature(_Feature):
             raise _Rejected(f"{self.name!r} must be at most {self.max:g}")
         return [value]
 
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": self.type}
+        for bound, keyword in ((self.min, "minimum"), (self.max, "maximum")):
+            if bound is not None:
+                schema[keyword] = int(bound) if float(bound).is_integer() else bound
+        return self._with_default(schema)
+
 
 class BooleanFeature(_Feature):
     type: Literal["boolean"]
@@ -106,6 +126,9 @@ class BooleanFeature(_Feature):
         if not isinstance(value, bool):
             raise _Rejected(f"{self.name!r} must be true or false")
         return [int(value)]
+
+    def json_schema(self) -> dict[str, Any]:
+        return self._with_default({"type": "boolean"})
 
 
 class CategoryFeature(_Feature):
@@ -129,6 +152,9 @@ class CategoryFeature(_Feature):
             return [index]
         return [int(position == index) for position in range(len(self.values))]
 
+    def json_schema(self) -> dict[str, Any]:
+        return self._with_default({"type": "string", "enum": list(self.values)})
+
 
 Feature = Annotated[NumberFeature | BooleanFeature | CategoryFeature, Field(discriminator="type")]
 
@@ -140,6 +166,8 @@ class ModelSpec(BaseModel):
 
     #: What clients may send as ``model`` (the predict input schema in api/openapi.yaml).
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    #: What the model predicts, for people choosing one (GET /v1/models).
+    description: str = Field(min_length=1, max_length=500)
     endpoint_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", max_length=63)
     content_type: ContentType
     accept: ContentType = "application/json"
@@ -159,9 +187,47 @@ class ModelSpec(BaseModel):
             raise ValueError(f"model {self.name!r}: a threshold needs exactly two labels")
         return self
 
+    def describe(self) -> dict[str, Any]:
+        """The model as GET /v1/models lists it: what to send and what comes back. Never
+        its endpoint: that is the deployment's business, not the client's."""
+        required = [feature.name for feature in self.features if feature.default is None]
+        scores = {"type": "number", "minimum": 0, "maximum": 1}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "features_schema": {
+                "type": "object",
+                "properties": {feature.name: feature.json_schema() for feature in self.features},
+                "required": required,
+                "additionalProperties": False,
+            },
+            "labels": list(self.labels),
+            "output_schema": {
+                "type": "object",
+                "required": ["model", "prediction"],
+                "properties": {
+                    "model": {"type": "string", "enum": [self.name]},
+                    "prediction": {
+                        "type": "object",
+                        "required": ["label", "score", "scores"],
+                        "properties": {
+                            "label": {"type": "string", "enum": list(self.labels)},
+                            "score": scores,
+                            "scores": {
+                                "type": "object",
+                                "properties": {label: scores for label in self.labels},
+                                "required": list(self.labels),
+                                "additionalProperties": False,
+                            },
+                        },
+                    },
+                },
+            },
+        }
+
 
 class ModelCatalogue(BaseModel):
-    """The models the gateway serves (``functions/predict_processing/models.json``)."""
+    """The models the gateway serves (``predict_models.json``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -178,7 +244,14 @@ class ModelCatalogue(BaseModel):
         for model in self.models:
             if model.name == name:
                 return model
-        raise UnknownModel(f"there is no model {name!r}")
+        known = ", ".join(model.name for model in self.models)
+        raise UnknownModel(f"there is no model {name!r}; the models are: {known}")
+
+
+@cache
+def load_catalogue() -> ModelCatalogue:
+    """The configured models; a broken configuration fails here, at a function's start."""
+    return ModelCatalogue.model_validate_json(CONFIGURATION.read_bytes())
 
 
 class EndpointRequest(BaseModel):
