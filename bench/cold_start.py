@@ -67,6 +67,8 @@ def _placeholder(name: str) -> str:
     """A value of the right form for a variable CloudFormation would fill in."""
     if "ENDPOINT" in name or name.endswith("_URL"):
         return "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
+    if name.endswith("_REGION"):
+        return "us-east-1"
     if name.endswith("_ARN"):
         return f"arn:aws:states:us-east-1:123456789012:stateMachine:{name.lower()}"
     return f"aigw-{name.lower().replace('_', '-')}"

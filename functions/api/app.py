@@ -9,24 +9,25 @@ never from the request.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from job_service import JobService
-from pydantic import BaseModel
 
 from aigw_common.access import TicketStore
 from aigw_common.errors import GatewayError, InvalidInput, Unauthorized
 from aigw_common.json_input import parse_json
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.prompts import check_definition, check_name
 from aigw_common.settings import load_settings
 
 
-class HttpSettings(BaseModel):
+@dataclass(frozen=True)
+class HttpSettings:
     #: The stack's AllowedOrigin. API Gateway answers the preflight (OPTIONS) and adds the
     #: header to its own errors; every answer of this function carries it too, or a browser
     #: could not read a 4xx or even a 200.
@@ -36,7 +37,7 @@ class HttpSettings(BaseModel):
 
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 http_settings = load_settings(HttpSettings)
 app = APIGatewayRestResolver(
@@ -47,7 +48,7 @@ app = APIGatewayRestResolver(
     )
 )
 service = JobService.from_environment()
-tickets = TicketStore(boto3.client("dynamodb"), http_settings.auth_table)
+tickets = TicketStore(LazyClient("dynamodb"), http_settings.auth_table)
 
 
 def _tenant() -> str:

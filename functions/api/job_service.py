@@ -12,12 +12,11 @@ import hashlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
-from pydantic import BaseModel
 
 from aigw_common import media
 from aigw_common.errors import (
@@ -35,6 +34,7 @@ from aigw_common.failures import classify
 from aigw_common.ids import is_job_id, new_job_id
 from aigw_common.jobs import RUN_PREFIX, RUN_RETENTION_SECONDS, AdmissionRefused, JobRepository
 from aigw_common.json_input import excerpt
+from aigw_common.lazy import LazyClient
 from aigw_common.llm import ModelCatalogue
 from aigw_common.metering import ObjectFacts, Usage, estimate, measure
 from aigw_common.models import Job, JobError, JobStatus, utc_now
@@ -59,7 +59,8 @@ RESULT_URL_SECONDS = 3600
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     jobs_table: str
     documents_bucket: str
     job_runner_arn: str
@@ -108,10 +109,10 @@ class JobService:
         )
         return cls(
             settings,
-            boto3.client("dynamodb", config=config),
-            boto3.client("s3", config=Config(signature_version="s3v4")),
-            boto3.client("stepfunctions", config=config),
-            sfn_sync=boto3.client("stepfunctions", config=sync),
+            LazyClient("dynamodb", config=config),
+            LazyClient("s3", config=Config(signature_version="s3v4")),
+            LazyClient("stepfunctions", config=config),
+            sfn_sync=LazyClient("stepfunctions", config=sync),
         )
 
     # ------------------------------------------------------------------ catalogue

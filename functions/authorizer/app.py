@@ -18,21 +18,22 @@ learns nothing.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aigw_common.access import FailedKeyCounter, TicketStore, tenant_status
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     tenants_table: str
     auth_table: str
     api_key_index: str = "ApiKeyHashIndex"
@@ -42,7 +43,7 @@ class Settings(BaseModel):
 
 
 settings = load_settings(Settings)
-dynamodb = boto3.client("dynamodb")
+dynamodb = LazyClient("dynamodb")
 tickets = TicketStore(dynamodb, settings.auth_table)
 failures = FailedKeyCounter(
     dynamodb,

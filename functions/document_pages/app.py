@@ -10,10 +10,10 @@ own errors are raised as classes named after their code (``ThrottlingException``
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pages import (
@@ -27,24 +27,25 @@ from pages import (
     document_key,
     textract_error,
 )
-from pydantic import BaseModel
 
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 #: The most blocks one Get* call returns.
 PAGE_SIZE = 1000
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     documents_bucket: str
 
 
 settings = load_settings(Settings)
-s3 = boto3.client("s3")
-textract = boto3.client("textract")
+s3 = LazyClient("s3")
+textract = LazyClient("textract")
 
 
 def read_blocks(request: PagesRequest) -> tuple[int, list[Block]]:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
 from aigw_common.failures import classify
 from aigw_common.jobs import JobRepository
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.metering import measure
 from aigw_common.models import JobStatus
 from aigw_common.pipelines import normalize
@@ -23,14 +23,15 @@ from aigw_common.pricing import price_table
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 
 #: Larger results go to S3 and the job keeps their key (DynamoDB items stop at 400 KB).
 MAX_INLINE_RESULT_BYTES = 32 * 1024
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     jobs_table: str
     documents_bucket: str
     prices_region: str
@@ -38,9 +39,9 @@ class Settings(BaseModel):
 
 settings = load_settings(Settings)
 prices = price_table(settings.prices_region)
-jobs = JobRepository(settings.jobs_table, boto3.client("dynamodb"))
-s3 = boto3.client("s3")
-sfn = boto3.client("stepfunctions")
+jobs = JobRepository(settings.jobs_table, LazyClient("dynamodb"))
+s3 = LazyClient("s3")
+sfn = LazyClient("stepfunctions")
 
 
 def _history(execution_arn: str) -> Iterator[dict[str, Any]]:

@@ -9,26 +9,27 @@ retried by the stream, so subscribers may see an event twice (dedupe on job_id +
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aigw_common.jobs import IDEMPOTENCY_PREFIX, RUN_PREFIX, from_item
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     job_events_topic_arn: str
 
 
 settings = load_settings(Settings)
-sns = boto3.client("sns")
+sns = LazyClient("sns")
 
 
 def status_changes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

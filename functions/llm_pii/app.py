@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from masking import mask_request
 
+from aigw_common.lazy import LazyTracer
+
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -9,29 +9,30 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aigw_common.access import tenant_status
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     connections_table: str
     tenants_table: str
     websocket_endpoint: str
 
 
 settings = load_settings(Settings)
-dynamodb = boto3.client("dynamodb")
-connections = boto3.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
+dynamodb = LazyClient("dynamodb")
+connections = LazyClient("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
 
 
 def _subscribers(job_id: str) -> list[dict[str, Any]]:

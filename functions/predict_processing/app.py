@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, TypeAdapter
 
+from aigw_common.lazy import LazyTracer
 from aigw_common.predict_models import load_catalogue, postprocess, preprocess
 
 
@@ -38,7 +39,7 @@ _requests: TypeAdapter[PreprocessRequest | PostprocessRequest] = TypeAdapter(
 # validates submissions against; a broken one fails the cold start, not a later request.
 catalogue = load_catalogue()
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,28 +5,29 @@ a no-op for jobs the workflow already ended."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aigw_common.failures import classify
 from aigw_common.jobs import JobRepository
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.models import JobError, JobStatus
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     jobs_table: str
 
 
 settings = load_settings(Settings)
-jobs = JobRepository(settings.jobs_table, boto3.client("dynamodb"))
+jobs = JobRepository(settings.jobs_table, LazyClient("dynamodb"))
 
 
 def reconcile(detail: dict[str, Any]) -> bool:

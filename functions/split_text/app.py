@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigw_common.lazy import LazyTracer
 from aigw_common.text import split_text
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
 class TranslatedChunk(BaseModel):

@@ -8,13 +8,12 @@ The Lambda's return value is not the step's result: textract_callback completes 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 from textract_request import (
     ANALYSIS,
     TOKEN_LIFETIME_SECONDS,
@@ -25,21 +24,23 @@ from textract_request import (
     textract_error,
 )
 
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     task_tokens_table: str
     textract_topic_arn: str
     textract_role_arn: str
 
 
 settings = load_settings(Settings)
-dynamodb = boto3.client("dynamodb")
-textract = boto3.client("textract")
+dynamodb = LazyClient("dynamodb")
+textract = LazyClient("textract")
 
 
 def store_token(tag: str, event: StartTextractEvent) -> None:

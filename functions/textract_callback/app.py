@@ -9,32 +9,33 @@ skipped: raising would only make Lambda retry them. AWS errors that may pass do 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 from textract_completion import TaskFailure, TaskSuccess, parse_completion, task_result
 
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 
 #: Step Functions' answers for a token whose step no longer waits (timed out, execution
 #: stopped or failed, token already used).
 STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     task_tokens_table: str
 
 
 settings = load_settings(Settings)
-dynamodb = boto3.client("dynamodb")
-sfn = boto3.client("stepfunctions")
+dynamodb = LazyClient("dynamodb")
+sfn = LazyClient("stepfunctions")
 
 
 def find_token(tag: str) -> str | None:

@@ -12,28 +12,29 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aigw_common.access import tenant_status
 from aigw_common.errors import GatewayError, InvalidInput
 from aigw_common.ids import is_job_id
 from aigw_common.jobs import JobRepository
 from aigw_common.json_input import excerpt, parse_json
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.settings import load_settings
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 #: API Gateway closes a WebSocket after 2 hours; items outlive it a little, then expire.
 CONNECTION_TTL_SECONDS = 3 * 3600
 NOT_ACTIVE = "the tenant is not active: the connection is closed"
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     jobs_table: str
     connections_table: str
     tenants_table: str
@@ -41,9 +42,9 @@ class Settings(BaseModel):
 
 
 settings = load_settings(Settings)
-dynamodb = boto3.client("dynamodb")
+dynamodb = LazyClient("dynamodb")
 jobs = JobRepository(settings.jobs_table, dynamodb)
-connections = boto3.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
+connections = LazyClient("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
 
 
 def _send(connection_id: str, message: dict[str, Any]) -> None:
