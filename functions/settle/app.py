@@ -18,36 +18,37 @@ failed run cannot all be observed); for one that never ran, nothing.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
-from pydantic import BaseModel
 
 from aigw_common.jobs import IDEMPOTENCY_PREFIX
+from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.metering import Usage
 from aigw_common.models import JobStatus
 from aigw_common.settings import load_settings
 from aigw_common.usage import EndedJob, Reservation, UsageLedger
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 
 _deserializer = TypeDeserializer()
 TERMINAL = {status.value for status in JobStatus if status.terminal}
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     jobs_table: str
     usage_table: str
 
 
 settings = load_settings(Settings)
-dynamodb = boto3.client("dynamodb")
+dynamodb = LazyClient("dynamodb")
 ledger = UsageLedger(settings.usage_table, dynamodb, jobs_table=settings.jobs_table)
 
 
