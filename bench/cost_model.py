@@ -48,6 +48,15 @@ LAMBDA_X86_GB_SECOND = 0.0000166667
 GATEWAY = ("Step Functions", "Lambda", "DynamoDB", "SNS")
 ALSO_PAID = ("API Gateway", "S3")
 AI = ("Comprehend", "Translate", "Textract", "Rekognition", "SageMaker")
+#: What metering and limits add to a job (issue 12): the Usage table's counters and
+#: aggregates, the settle function that the Jobs stream invokes, the API's read of the
+#: tenant's limits and, for a synchronous run, its run record in the Jobs table.
+METERING_TABLE, TENANTS_TABLE, JOBS_TABLE = "UsageTable", "TenantsTable", "JobsTable"
+SETTLE_FUNCTION, API_FUNCTION, JOB_EVENTS_FUNCTION = (
+    "SettleFunction",
+    "ApiFunction",
+    "JobEventsFunction",
+)
 
 
 def _text(characters: int) -> str:
@@ -182,6 +191,11 @@ class Deployment:
             for logical_id, resource in self.runtime.template.resources.items()
             if resource.type == "AWS::Lambda::Function"
         }
+        self.tables = {
+            str(self.runtime.physical_id(logical_id)): logical_id
+            for logical_id, resource in self.runtime.template.resources.items()
+            if resource.type == "AWS::DynamoDB::Table"
+        }
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -287,6 +301,8 @@ class Deployment:
 class Priced:
     units: dict[str, float]
     dollars: dict[str, float]  # by category
+    #: What metering and limits add (units and ``usd``), included in the above.
+    metering: dict[str, float] = field(default_factory=dict)
 
     @property
     def gateway(self) -> float:
@@ -317,8 +333,15 @@ _CATEGORY = {
 }
 
 
-def price_measurement(m: Measurement, architectures: dict[str, str]) -> Priced:
+def price_measurement(
+    m: Measurement, architectures: dict[str, str], tables: dict[str, str] | None = None
+) -> Priced:
     units: dict[str, float] = {}
+    metering = dict.fromkeys(
+        ("usage_wru", "usage_rru", "tenant_rru", "run_record_wru", "settle_wru", "invocations"),
+        0.0,
+    )
+    metering["usd"] = 0.0
 
     def add(key: str, value: float) -> None:
         units[key] = units.get(key, 0.0) + value
@@ -358,14 +381,36 @@ def price_measurement(m: Measurement, architectures: dict[str, str]) -> Priced:
         add("lambda_gb_second", gb_s)
         gb_price = price("lambda_arm_gb_second") if arm else LAMBDA_X86_GB_SECOND
         charge("Lambda", price("lambda_request") + gb_s * gb_price)
+        # Settlement; and a synchronous run's record is a stream event the job-events
+        # function is invoked for (and skips).
+        if invocation.function == SETTLE_FUNCTION or (
+            m.path == "sync" and invocation.function == JOB_EVENTS_FUNCTION
+        ):
+            metering["invocations"] += 1
+            metering["usd"] += price("lambda_request") + gb_s * gb_price
     for call in m.calls:
         for key, value in call.units.items():
             if key in _CATEGORY:
                 add(key, value)
                 charge(_CATEGORY[key], value * price(key))
+        write = "dynamodb_wru" in call.units
+        for physical, value in call.tables.items():
+            table = (tables or {}).get(physical, physical)
+            if table == METERING_TABLE:
+                kind = "usage_wru" if write else "usage_rru"
+            elif table == TENANTS_TABLE and call.caller == API_FUNCTION and not write:
+                kind = "tenant_rru"
+            elif table == JOBS_TABLE and call.caller == SETTLE_FUNCTION and write:
+                kind = "settle_wru"  # an estimate written onto a job that ended without usage
+            elif table == JOBS_TABLE and m.path == "sync" and call.caller == API_FUNCTION:
+                kind = "run_record_wru" if write else "run_record_rru"
+            else:
+                continue
+            metering[kind] = metering.get(kind, 0.0) + value
+            metering["usd"] += value * price("dynamodb_wru" if write else "dynamodb_rru")
     add("apigw_rest_request", m.rest_requests)
     charge("API Gateway", m.rest_requests * price("apigw_rest_request"))
-    return Priced(units, dollars)
+    return Priced(units, dollars, metering)
 
 
 # --------------------------------------------------------------------------- running
@@ -405,7 +450,10 @@ def run_design(
                 for m in measured:
                     if m.status != "SUCCEEDED":
                         raise RuntimeError(f"{design} {workload.name} {path}: {m.status}")
-                priced = [price_measurement(m, deployment.architectures) for m in measured]
+                priced = [
+                    price_measurement(m, deployment.architectures, deployment.tables)
+                    for m in measured
+                ]
                 results.append(Result(design, workload.name, path, measured, priced))
     return results
 
@@ -478,6 +526,8 @@ def _row(m: Measurement, p: Priced) -> dict[str, Any]:
         "gateway_per_1000": p.gateway * 1000,
         "also_paid_per_1000": p.also_paid * 1000,
         "ai_per_1000": p.ai * 1000,
+        "metering": p.metering,
+        "metering_per_1000": p.metering.get("usd", 0.0) * 1000,
         "lambdas": lambdas,
         "lambda_ms": statistics.fmean([i.ms for i in m.invocations]) if m.invocations else 0.0,
         "executions": [

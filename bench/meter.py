@@ -95,6 +95,8 @@ class Call:
     caller: str
     ms: float
     units: dict[str, float] = field(default_factory=dict)
+    #: DynamoDB request units (write or read) by table: what metering and limits add.
+    tables: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -253,6 +255,8 @@ class Meter:
         )
         try:
             call.units = self._units(service, operation, params, parsed or {}, stash)
+            if service == "dynamodb":
+                call.tables = self._table_units(operation, params, parsed or {}, stash)
         except (KeyError, TypeError, ValueError) as error:  # never break the gateway
             call.units = {"unmetered": 1, "error": str(error)[:80]}  # type: ignore[dict-item]
         with self._lock:
@@ -320,16 +324,36 @@ class Meter:
             return {"sagemaker_data_gb": (len(params.get("Body", b"")) + out) / 1e9}
         return {}
 
+    def _table_units(
+        self, operation: str, params: dict[str, Any], parsed: dict[str, Any], stash: dict[str, Any]
+    ) -> dict[str, float]:
+        """The request units of one DynamoDB call split by table (as _dynamodb_units counts
+        them)."""
+        tables: dict[str, float] = {}
+        if "writes" in stash:
+            tables = stash["table_wru"]
+        elif operation == "BatchGetItem":
+            for table, items in parsed.get("Responses", {}).items():
+                sizes = [max(1, math.ceil(item_size(i) / 4096)) for i in items]
+                tables[table] = 0.5 * sum(sizes)
+        elif "TableName" in params:
+            tables[params["TableName"]] = sum(
+                self._dynamodb_units(operation, params, parsed, stash).values()
+            )
+        return tables
+
     def _dynamodb_units(
         self, operation: str, params: dict[str, Any], parsed: dict[str, Any], stash: dict[str, Any]
     ) -> dict[str, float]:
         if "writes" in stash:
             factor = 2 if operation.startswith("Transact") else 1
-            wru = 0
+            by_table: dict[str, float] = {}
             for table, key, new, before in stash["writes"]:
                 after = item_size(new) if new is not None else self._stored_size(table, key)
-                wru += factor * max(1, math.ceil(max(before, after) / 1024))
-            return {"dynamodb_wru": wru}
+                units = factor * max(1, math.ceil(max(before, after) / 1024))
+                by_table[table] = by_table.get(table, 0) + units
+            stash["table_wru"] = by_table
+            return {"dynamodb_wru": sum(by_table.values())}
         strong = 1.0 if params.get("ConsistentRead") else 0.5
         if operation == "GetItem":
             size = item_size(parsed.get("Item"))

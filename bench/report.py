@@ -365,6 +365,38 @@ def _cost_sections(cost: dict[str, Any], summary: dict[str, Any]) -> list[str]:
             )
     lines += [
         "",
+        "### What metering and limits add (median run, included above)",
+        "",
+        "Per job: the admission's two conditional updates of the Usage table in the job's "
+        "creating transaction (the concurrency slot, the month's count and reservation), the "
+        "settlement (one transaction on the Usage table: the settled marker, the slot and "
+        "the month released and charged, the day's aggregates; plus, for a job that ended "
+        "without usage, its estimate written onto the job), the settle function the Jobs "
+        "stream invokes (stream reads by Lambda are free), and the API's consistent read of "
+        "the tenant's limits. A synchronous run also writes and ends its run record in the "
+        "Jobs table, whose stream events invoke the job-events function too (it skips them).",
+        "",
+        "| workload | path | Usage table WRU / RRU | tenant read RRU | run record WRU "
+        "| invocations (settle, job-events) | per 1,000 jobs | share of gateway overhead |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in summary["rows"]:
+        data = row["ours"]
+        metering = data["metering"]
+        share = (
+            data["metering_per_1000"] / data["gateway_per_1000"]
+            if data["gateway_per_1000"]
+            else math.nan
+        )
+        lines.append(
+            f"| `{row['workload']}` | {row['path']} "
+            f"| {metering['usage_wru']:g} / {metering['usage_rru']:g} "
+            f"| {metering['tenant_rru']:g} | {metering['run_record_wru']:g} "
+            f"| {metering['invocations']:g} | {_money(data['metering_per_1000'])} "
+            f"| {'n/a' if math.isnan(share) else f'{share:.1%}'} |"
+        )
+    lines += [
+        "",
         "### The usual design, generated",
         "",
         "`bench/baseline.py` generates it from our ASL in every run (nothing hand-maintained): "
