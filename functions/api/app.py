@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from event_subscriptions import EventSubscriptions
 from job_service import JobService
 
 from aigw_common.access import TicketStore
@@ -48,6 +49,7 @@ app = APIGatewayRestResolver(
     )
 )
 service = JobService.from_environment()
+event_subscriptions = EventSubscriptions.from_environment()
 tickets = TicketStore(LazyClient("dynamodb"), http_settings.auth_table)
 
 
@@ -101,6 +103,21 @@ def create_upload() -> Response:
 def create_websocket_ticket() -> Response:
     ticket = tickets.issue(_tenant())
     return _json(201, {"ticket": ticket.ticket, "expires_at": ticket.expires_at})
+
+
+@app.post("/subscriptions")
+def create_event_subscription() -> Response:
+    return _json(201, event_subscriptions.create(_tenant(), _body()))
+
+
+@app.get("/subscriptions")
+def list_event_subscriptions() -> Response:
+    return _json(200, {"subscriptions": event_subscriptions.list(_tenant())})
+
+
+@app.delete("/subscriptions/<subscription_id>")
+def delete_event_subscription(subscription_id: str) -> Response:
+    return _json(200, event_subscriptions.delete(_tenant(), subscription_id))
 
 
 @app.post("/jobs")

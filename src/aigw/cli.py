@@ -193,6 +193,42 @@ def _parser() -> argparse.ArgumentParser:
         "--group-by", choices=["day", "pipeline", "service"], default="day", help="default day"
     )
 
+    subscriptions = commands.add_parser(
+        "subscriptions",
+        help="your job events on SNS: subscribe a queue, an HTTPS endpoint or an address",
+        description="Job events delivered by SNS (the same events the WebSocket pushes): to "
+        "an SQS queue, an HTTPS endpoint or an email address. Only your tenant's: the gateway "
+        "makes every subscription with a filter on it.",
+    )
+    subscription_commands = subscriptions.add_subparsers(
+        dest="subscriptions_command", required=True
+    )
+
+    def subscription_command(name: str, help: str) -> Any:
+        return subscription_commands.add_parser(
+            name, help=help, description=help, parents=[connection]
+        )
+
+    subscribe = subscription_command("create", "subscribe an endpoint to your job events")
+    endpoint = subscribe.add_mutually_exclusive_group(required=True)
+    endpoint.add_argument(
+        "--sqs",
+        metavar="QUEUE_ARN",
+        help="an SQS queue (its policy must "
+        "let the topic send: aws:SourceArn = the stack's JobEventsTopicArn)",
+    )
+    endpoint.add_argument("--https", metavar="URL", help="an HTTPS endpoint (it must confirm)")
+    endpoint.add_argument("--email", metavar="ADDRESS", help="an address (it must confirm)")
+    subscribe.add_argument(
+        "--pipeline", action="append", default=[], help="only this pipeline's events (repeatable)"
+    )
+    subscribe.add_argument(
+        "--status", action="append", default=[], help="only changes to this status (repeatable)"
+    )
+    subscription_command("list", "list your event subscriptions")
+    unsubscribe = subscription_command("delete", "delete an event subscription")
+    unsubscribe.add_argument("subscription_id")
+
     tenants = commands.add_parser("tenants", help="admin: manage tenants")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
     create = tenant_commands.add_parser(
@@ -651,6 +687,41 @@ def _cmd_usage(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_subscriptions(client: Client, args: argparse.Namespace) -> int:
+    from aigw.client.display import table
+
+    command = args.subscriptions_command
+    if command == "create":
+        protocol = next(name for name in ("sqs", "https", "email") if getattr(args, name))
+        subscription = client.subscribe_events(
+            protocol,
+            getattr(args, protocol),
+            pipelines=args.pipeline or None,
+            statuses=args.status or None,
+        )
+        found = [subscription]
+    elif command == "list":
+        found = client.event_subscriptions()
+    else:
+        found = [client.unsubscribe_events(args.subscription_id)]
+    if args.json:
+        _print_json([_dump(item) for item in found] if command == "list" else _dump(found[0]))
+        return EXIT_OK
+    rows = [
+        [
+            item.subscription_id,
+            item.protocol,
+            item.endpoint,
+            ",".join(item.pipelines) or "all",
+            ",".join(item.statuses) or "all",
+            item.status,
+        ]
+        for item in found
+    ]
+    print(table(rows, ["ID", "PROTOCOL", "ENDPOINT", "PIPELINES", "STATUSES", "STATUS"]))
+    return EXIT_OK
+
+
 def _cmd_tenants(args: argparse.Namespace) -> int:
     from botocore.exceptions import (
         BotoCoreError,
@@ -742,6 +813,7 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
     "result": _cmd_result,
     "prompts": _cmd_prompts,
     "usage": _cmd_usage,
+    "subscriptions": _cmd_subscriptions,
 }
 
 

@@ -377,3 +377,36 @@ def test_given_models_then_a_table_of_each_models_features_and_the_llm_models(
     assert "  amazon.nova-micro-v1:0  (default)" in lines
     listed = json.loads(as_json.stdout)
     assert [model["name"] for model in listed["models"]] == ["churn"]
+
+
+def test_given_subscriptions_commands_then_a_queue_is_subscribed_listed_and_deleted(
+    gateway: Gateway,
+) -> None:
+    import boto3
+
+    assert gateway.aws_endpoint is not None
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=gateway.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    url = sqs.create_queue(QueueName="cli-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+
+    created = gateway.cli(
+        "subscriptions", "create", "--sqs", arn["QueueArn"], "--status", "SUCCEEDED", "--json"
+    )
+    assert created.returncode == 0, created.stderr
+    subscription = json.loads(created.stdout)
+    assert subscription["statuses"] == ["SUCCEEDED"] and subscription["status"] == "confirmed"
+
+    listed = gateway.cli("subscriptions", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert subscription["subscription_id"] in listed.stdout and "SUCCEEDED" in listed.stdout
+
+    deleted = gateway.cli("subscriptions", "delete", subscription["subscription_id"], "--json")
+    assert deleted.returncode == 0 and json.loads(deleted.stdout)["status"] == "deleted"
+    again = gateway.cli("subscriptions", "delete", subscription["subscription_id"])
+    assert again.returncode == EXIT_API_ERROR and "NotFound" in again.stderr

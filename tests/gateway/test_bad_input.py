@@ -106,6 +106,21 @@ BAD_BODIES: list[tuple[str, str, str | bytes]] = [
         "/uploads",
         '{"filename": "a\\u0000.pdf", "content_type": "application/pdf", "size": 5}',
     ),
+    (
+        "a subscription endpoint with a surrogate",
+        "/subscriptions",
+        '{"protocol": "sqs", "endpoint": "arn:aws:sqs:us-east-1:123456789012:\\ud800"}',
+    ),
+    (
+        "a 30,000-character subscription endpoint",
+        "/subscriptions",
+        json.dumps({"protocol": "email", "endpoint": LONG}),
+    ),
+    (
+        "a subscription body nested 10,000 deep",
+        "/subscriptions",
+        '{"protocol": ' + "[" * DEEP + "]" * DEEP + "}",
+    ),
     ("a run body that is an array", "/run/text-insights", "[1, 2]"),
     ("a run input with a surrogate", "/run/text-insights", '{"input": {"text": "\\ud83d"}}'),
     (
@@ -131,6 +146,7 @@ BAD_URLS: list[tuple[str, str, str, dict[str, str] | None]] = [
     ),
     ("an unknown status", "GET", "/jobs", {"status": "S" * 5000}),
     ("an unknown pipeline to run", "POST", "/run/" + "p" * 5000, None),
+    ("a 5,000-character subscription id", "DELETE", "/subscriptions/" + "s" * 5000, None),
 ]
 
 
@@ -329,7 +345,7 @@ def _proxy_event(
     segments = path.strip("/").split("/")
     resource, parameters = "/" + segments[0], None
     if len(segments) == 2:
-        name = "job_id" if segments[0] == "jobs" else "pipeline"
+        name = {"jobs": "job_id", "subscriptions": "subscription_id"}.get(segments[0], "pipeline")
         resource, parameters = f"/{segments[0]}/{{{name}}}", {name: unquote(segments[1])}
     tenant = gateway.tenant.tenant_id
     return {

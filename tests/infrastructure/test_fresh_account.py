@@ -63,6 +63,11 @@ FRESH_ACCOUNT_NEEDS = {
     "AWS::S3::BucketPolicy": "nothing (a Deny only, so BlockPublicPolicy accepts it)",
     "AWS::SNS::Subscription": "nothing",
     "AWS::SNS::Topic": "nothing (alias/aws/sns is created by SNS on first use)",
+    "AWS::SNS::TopicPolicy": (
+        "nothing (it replaces the default policy: same-account principals keep their IAM "
+        "access; its Deny spares the notifier's endpoint, so CloudFormation's own "
+        "subscription of the notifier is made whoever deploys)"
+    ),
     "AWS::SQS::Queue": "nothing (SSE-SQS: no KMS key whose policy would have to admit senders)",
     "AWS::SQS::QueuePolicy": "nothing",
     "AWS::Lambda::EventInvokeConfig": "nothing (the function role may send to its destination)",

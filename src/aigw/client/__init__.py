@@ -34,6 +34,7 @@ from aigw.client.errors import (
     WaitTimeoutError,
 )
 from aigw.client.models import (
+    EventSubscription,
     Job,
     JobList,
     ModelList,
@@ -54,6 +55,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "EventSubscription",
     "ForbiddenError",
     "GatewayTimeoutError",
     "InternalError",

@@ -239,6 +239,30 @@ class LlmModel(BaseModel):
     default: bool
 
 
+class EventSubscriptionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    protocol: Literal["sqs", "https", "email"]
+    endpoint: str
+    pipelines: list[PipelineName] | None = None
+    statuses: list[JobStatus] | None = None
+
+
+class EventSubscription(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    subscription_id: str
+    protocol: Literal["sqs", "https", "email"]
+    endpoint: str
+    pipelines: list[PipelineName]
+    statuses: list[JobStatus]
+    status: Literal["confirmed", "pending_confirmation", "deleted"]
+    created_at: str
+
+
+class EventSubscriptionList(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    subscriptions: list[EventSubscription]
+
+
 class WebSocketTicket(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     ticket: str
@@ -583,6 +607,11 @@ OPERATIONS: dict[str, Operation] = {
     "listModels": Operation("GET", "/models", ModelList),
     "createUpload": Operation("POST", "/uploads", Upload),
     "createWebSocketTicket": Operation("POST", "/ws-tickets", WebSocketTicket),
+    "createEventSubscription": Operation("POST", "/subscriptions", EventSubscription),
+    "listEventSubscriptions": Operation("GET", "/subscriptions", EventSubscriptionList),
+    "deleteEventSubscription": Operation(
+        "DELETE", "/subscriptions/{subscription_id}", EventSubscription
+    ),
     "submitJob": Operation("POST", "/jobs", SubmittedJob),
     "listJobs": Operation("GET", "/jobs", JobList),
     "getJob": Operation("GET", "/jobs/{job_id}", Job),

@@ -8,7 +8,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ from aigw.client.errors import (
 )
 from aigw.client.models import (
     OPERATIONS,
+    EventSubscription,
+    EventSubscriptionList,
     Job,
     JobList,
     JobStatus,
@@ -214,6 +216,40 @@ class Client:
         """Cancel a job that has not ended (cancelling twice is fine); the job, CANCELLED."""
         answer = self._call("cancelJob", job_id=job_id_of(job))
         assert isinstance(answer, Job)
+        return answer
+
+    def subscribe_events(
+        self,
+        protocol: str,
+        endpoint: str,
+        *,
+        pipelines: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+    ) -> EventSubscription:
+        """Have SNS deliver this tenant's job events (and only them: the gateway sets the
+        filter) to an SQS queue (``"sqs"``, its ARN; its policy must let the topic send),
+        an HTTPS endpoint (``"https"``) or an email address (``"email"``), optionally
+        only some pipelines' or statuses' events. An https endpoint or an address gets
+        nothing until it confirms (``status`` says ``pending_confirmation``)."""
+        body: dict[str, Any] = {"protocol": protocol, "endpoint": endpoint}
+        if pipelines:
+            body["pipelines"] = list(pipelines)
+        if statuses:
+            body["statuses"] = list(statuses)
+        answer = self._call("createEventSubscription", json=body)
+        assert isinstance(answer, EventSubscription)
+        return answer
+
+    def event_subscriptions(self) -> builtins.list[EventSubscription]:
+        """This tenant's event subscriptions (at most 10)."""
+        answer = self._call("listEventSubscriptions")
+        assert isinstance(answer, EventSubscriptionList)
+        return answer.subscriptions
+
+    def unsubscribe_events(self, subscription_id: str) -> EventSubscription:
+        """Delete an event subscription; it, with ``status`` ``deleted``."""
+        answer = self._call("deleteEventSubscription", subscription_id=subscription_id)
+        assert isinstance(answer, EventSubscription)
         return answer
 
     def websocket_ticket(self) -> WebSocketTicket:

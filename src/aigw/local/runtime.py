@@ -38,7 +38,7 @@ from aigw.local.engine.admission import admission
 from aigw.local.events.schedules import Schedules
 from aigw.local.events.sources import EventSources
 from aigw.local.lambdas.bridge import LambdaBridge, install_function_environ
-from aigw.local.services import providers, s3_post_policy, signing
+from aigw.local.services import providers, s3_post_policy, signing, sns_subscribe
 from aigw.local.services.aws_endpoint import AwsEndpoint
 
 LOG = logging.getLogger("aigw.local")
@@ -126,6 +126,7 @@ class LocalRuntime:
         providers.install()
         signing.install()
         s3_post_policy.install()
+        sns_subscribe.install()
         self.event_sources.install()
         self._session = boto3.session.Session(
             region_name=self.region,
@@ -154,6 +155,7 @@ class LocalRuntime:
         self.bridge.shutdown()
         self.event_sources.uninstall()
         s3_post_policy.uninstall()
+        sns_subscribe.uninstall()
         engine.set_time_scale(1.0)
         admission.set_limit(DEFAULT_ADMISSION_LIMIT)
         if self._mock is not None:
