@@ -311,6 +311,13 @@ def test_an_item_batcher_without_a_valid_limit_is_an_invalid_definition(
     assert "ItemBatcher" in raised.value.response["Error"]["Message"]
 
 
+def test_express_children_run_and_their_outputs_are_the_maps() -> None:
+    described = run(_batched({"ExecutionType": "EXPRESS"}), {"items": [{"n": 1}, {"n": 2}]})
+
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [{"n": 1}, {"n": 2}]
+
+
 @pytest.mark.canary
 def test_canary_item_batcher_is_a_parse_error() -> None:
     """If this fails, moto fixed it upstream: delete fix distributed-map-item-batcher."""
@@ -321,6 +328,18 @@ def test_canary_item_batcher_is_a_parse_error() -> None:
         pytest.raises(ClientError, match="ItemBatcher"),
     ):
         run(_batched({"ExecutionType": "STANDARD"}, ItemBatcher={"MaxItemsPerBatch": 2}))
+
+
+@pytest.mark.canary
+def test_canary_express_children_are_a_parse_error() -> None:
+    """If this fails, moto fixed it upstream: delete fix distributed-map-express-children."""
+    from botocore.exceptions import ClientError
+
+    with (
+        engine_fixes_reverted("distributed-map-express-children"),
+        pytest.raises(ClientError, match="EXPRESS"),
+    ):
+        run(_batched({"ExecutionType": "EXPRESS"}))
 
 
 @pytest.mark.canary

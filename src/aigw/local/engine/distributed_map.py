@@ -1,7 +1,8 @@
-"""Distributed Map options moto's ASL grammar refuses: ``ItemBatcher``.
+"""Distributed Map options moto's ASL grammar refuses: ``ItemBatcher`` and EXPRESS children.
 
-moto 5.2.5's grammar does not know ``ItemBatcher``: CreateStateMachine fails with a parse
-error. It is common in public samples (batching S3 data sets into child workflows).
+moto 5.2.5's grammar knows neither ``ItemBatcher`` nor ``"ExecutionType": "EXPRESS"`` in a
+``ProcessorConfig``: CreateStateMachine fails with a parse error. Both are common in public
+samples (batching S3 data sets into child workflows, cheap Express children).
 
 - ``ItemBatcher``: the parser gets the definition without it, and the Map state's iteration
   gets the batcher back once parsed (found by a marker in the state's ``Comment``, which is
@@ -12,6 +13,8 @@ error. It is common in public samples (batching S3 data sets into child workflow
   quota, when not given), as the Step Functions guide's ItemBatcher page describes. A
   failed child fails every item of its batch: the Map Run counts items, so
   ``ToleratedFailurePercentage`` and ``-Count`` apply to items, as on AWS.
+- ``"ExecutionType": "EXPRESS"`` in DISTRIBUTED mode: the parser gets ``STANDARD``. The
+  engine runs every child in-process the same way, so nothing else changes.
 """
 
 from __future__ import annotations
@@ -230,6 +233,21 @@ def _parse_with_batchers(inner: Callable[[str], Any], definition: str) -> Any:
     return program, tree
 
 
+def _parse_with_express_children(inner: Callable[[str], Any], definition: str) -> Any:
+    try:
+        document = json.loads(definition)
+    except ValueError:
+        return inner(definition)
+    changed = False
+    for _, state in _map_states(document.get("States") if isinstance(document, dict) else None):
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
+        if _is_distributed(state) and config.get("ExecutionType") == "EXPRESS":
+            config["ExecutionType"] = "STANDARD"
+            changed = True
+    return inner(json.dumps(document) if changed else definition)
+
+
 # ---------------------------------------------------------------------- running
 def _evaluated(env: Any, batcher: ItemBatcher, state_input: Any) -> dict[str, Any]:
     """``BatchInput`` and the Path limits, evaluated against the Map state's input."""
@@ -366,5 +384,12 @@ FIXES: Final[list[Fix]] = [
             Wrap(item_processor_worker.DistributedItemProcessorWorker, "_eval_job", _eval_job),
             Wrap(iterator_worker.DistributedIteratorWorker, "_eval_job", _eval_job),
         ],
+    ),
+    Fix(
+        name="distributed-map-express-children",
+        why='Distributed Maps run EXPRESS child workflows ("ExecutionType": "EXPRESS").',
+        upstream_bug="The ASL grammar knows only STANDARD as a ProcessorConfig ExecutionType: "
+        "a parse error at CreateStateMachine.",
+        patches=[Wrap(AmazonStateLanguageParser, "parse", _parse_with_express_children)],
     ),
 ]
