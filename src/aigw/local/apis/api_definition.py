@@ -179,14 +179,27 @@ class ApiDefinition:
             logical_id = apis[0]
         elif logical_id not in apis:
             raise RestApiError(f"{logical_id} is not an AWS::ApiGateway::RestApi: {apis}")
+        from aigw.local.apis import rest_resources
+
         properties = template.resources[logical_id].properties
-        if "Body" not in properties:
-            raise RestApiError(f"{logical_id} has no OpenAPI Body (DefinitionBody) to serve")
+        if "Body" in properties:
+            document = runtime.resolve(properties["Body"])
+        else:  # built from AWS::ApiGateway::Resource and Method resources
+            document = rest_resources.openapi_document(runtime, logical_id)
+        # GatewayResponse resources override the document's, as a later deployment would.
+        responses = rest_resources.gateway_responses(runtime, runtime.physical_id(logical_id))
+        if responses:
+            document["x-amazon-apigateway-gateway-responses"] = {
+                **(document.get("x-amazon-apigateway-gateway-responses") or {}),
+                **responses,
+            }
         stages = _stage_configs(runtime, runtime.physical_id(logical_id))
         if not stages:
-            raise RestApiError(f"{logical_id} has no AWS::ApiGateway::Stage")
+            raise RestApiError(
+                f"{logical_id} has no AWS::ApiGateway::Stage nor a Deployment with a StageName"
+            )
         return cls(
-            runtime.resolve(properties["Body"]),
+            document,
             stages,
             region=template.region,
             account_id=template.account_id,
@@ -335,6 +348,22 @@ def _stage_configs(runtime: LocalRuntime, api_ref: Any) -> list[StageConfig]:
         runtime.resolve(resources[stage_id].properties)
         for stage_id in _of_type(runtime, "AWS::ApiGateway::Stage")
     ]
+    # A Deployment with a StageName creates that stage (StageDescription: its settings);
+    # served when the API has no Stage resource, so the SAM transform's extra "Stage"
+    # stage is not (docs/local-runtime.md, differences).
+    has_stage = any(props.get("RestApiId") == api_ref for props in stage_props)
+    for deployment_id in _of_type(runtime, "AWS::ApiGateway::Deployment"):
+        props = runtime.resolve(resources[deployment_id].properties)
+        if props.get("StageName") and props.get("RestApiId") == api_ref and not has_stage:
+            described = props.get("StageDescription") or {}
+            stage_props.append(
+                {
+                    "RestApiId": props.get("RestApiId"),
+                    "StageName": props["StageName"],
+                    "Variables": described.get("Variables"),
+                    "MethodSettings": described.get("MethodSettings"),
+                }
+            )
     for props in stage_props:
         if props.get("RestApiId") != api_ref:
             continue

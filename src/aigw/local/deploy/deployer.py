@@ -293,6 +293,8 @@ class Deployer:
             ref = api_id(account, region, self.template.stack_name, logical_id)
         elif rtype in ("AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage"):
             ref = props.get("StageName") or logical_id
+        elif rtype == "AWS::ApiGateway::Model":
+            ref = props.get("Name") or logical_id  # what a Method's RequestModels names
         attributes: dict[str, Any] = {}
         if rtype == "AWS::ApiGateway::RestApi":
             attributes["RootResourceId"] = api_id(account, region, ref, "/")
