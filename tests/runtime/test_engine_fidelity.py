@@ -350,3 +350,41 @@ def test_canary_api_errors_reach_the_client_without_a_code() -> None:
     with engine_fixes_reverted("api-error-codes"), pytest.raises(ClientError) as raised:
         run({"StartAt": "Nowhere", "States": {}})
     assert raised.value.response["Error"]["Code"] == ""
+
+
+class _StoppedEnvironment:
+    """What a timeout component sees of an execution that was just stopped."""
+
+    def __init__(self) -> None:
+        self.stack: list[Any] = [{"ExecutionArn": "the task's input"}]
+
+    def is_running(self) -> bool:
+        return False
+
+
+def _timeouts() -> list[Any]:
+    from moto.stepfunctions.parser.asl.component.common.timeouts.heartbeat import (
+        HeartbeatSeconds,
+    )
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    return [TimeoutSeconds(timeout_seconds=3600), HeartbeatSeconds(heartbeat_seconds=60)]
+
+
+def test_a_stopped_executions_timeouts_are_numbers_its_waits_end_on() -> None:
+    """Given an execution stopped as its task starts, when the task reads its TimeoutSeconds
+    and HeartbeatSeconds, then it gets 0, not the task input below them on the stack."""
+    for component in _timeouts():
+        env = _StoppedEnvironment()
+        component.eval(env)
+        assert env.stack.pop() == 0
+
+
+@pytest.mark.canary
+def test_canary_a_stopped_executions_timeout_pushes_nothing() -> None:
+    """If this fails, moto fixed it upstream: delete fix stopped-timeouts."""
+    with engine_fixes_reverted("stopped-timeouts"):
+        for component in _timeouts():
+            env = _StoppedEnvironment()
+            component.eval(env)
+            assert env.stack.pop() == {"ExecutionArn": "the task's input"}

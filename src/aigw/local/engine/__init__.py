@@ -39,6 +39,7 @@ from aigw.local.engine import (
     service_time,
     stop_execution,
     stop_wins,
+    stopped_timeouts,
     sync_execution,
     sync_waits,
     task_failure,
@@ -91,6 +92,7 @@ FIXES: Final[list[Fix]] = [
     *service_time.FIXES,
     *admission.FIXES,
     *api_errors.FIXES,
+    *stopped_timeouts.FIXES,
 ]
 
 _fixes_lock = threading.RLock()
