@@ -184,3 +184,65 @@ def handler(event, context):
 def test_given_an_unknown_function_then_unknown_function_error(tmp_path: Path) -> None:
     with pytest.raises(UnknownFunctionError):
         LambdaBridge().invoke("nobody", {})
+
+
+# --- Functions on a newer Python, in worker processes -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def newer_python() -> Path:
+    """The python3.13 the machine has (this machine kind has it in pyenv's versions)."""
+    from aigw.local.lambdas.worker import find_interpreter
+
+    interpreter = find_interpreter((3, 13))
+    assert interpreter is not None, "python3.13 is needed: on PATH or in pyenv's versions"
+    return interpreter
+
+
+EXITS_OR_ANSWERS = """
+import os
+
+
+def handler(event, context):
+    if event.get("exit"):
+        os._exit(3)
+    return {"pid": os.getpid(), "colour": os.environ["COLOUR"]}
+"""
+
+
+def test_given_a_worker_function_when_its_process_dies_then_exit_error_and_a_new_one_serves(
+    tmp_path: Path, newer_python: Path
+) -> None:
+    bridge = LambdaBridge()
+    spec = _function(
+        tmp_path, "w", EXITS_OR_ANSWERS, interpreter=newer_python, environment={"COLOUR": "red"}
+    )
+    bridge.register(spec)
+    try:
+        first = bridge.invoke("w", {}).json()
+        warm = bridge.invoke("w", {}).json()
+        died = bridge.invoke("w", {"exit": True})
+        after = bridge.invoke("w", {}).json()
+    finally:
+        bridge.shutdown()
+
+    assert first["colour"] == "red" and warm["pid"] == first["pid"]  # a warm start
+    assert died.function_error == "Unhandled"
+    assert died.json()["errorType"] == "Runtime.ExitError"
+    assert died.json()["errorMessage"] == "Runtime exited with error: exit status 3"
+    assert after["pid"] != first["pid"]
+
+
+def test_given_a_worker_function_that_fails_to_import_then_an_import_module_error(
+    tmp_path: Path, newer_python: Path
+) -> None:
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "w", "import no_such_module\n", interpreter=newer_python))
+    try:
+        result = bridge.invoke("w", {})
+    finally:
+        bridge.shutdown()
+
+    assert result.function_error == "Unhandled"
+    assert result.json()["errorType"] == "Runtime.ImportModuleError"
+    assert "No module named 'no_such_module'" in result.json()["errorMessage"]

@@ -77,6 +77,7 @@ class LocalRuntime:
         self.max_running_executions = max_running_executions
         self.providers = providers.registry
         self.bridge = LambdaBridge()
+        self.bridge.aws_endpoint = self.serve_aws  # for functions run in worker processes
         self.event_sources = EventSources(self.bridge, lambda: self.time_scale)
         self.schedules = Schedules(lambda: self.time_scale)
         self.report = DeploymentReport()

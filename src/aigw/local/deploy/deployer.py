@@ -40,6 +40,7 @@ from aigw.local.lambdas.bridge import (
     InvocationResult,
     LambdaBridge,
 )
+from aigw.local.lambdas.worker import find_interpreter, python_version
 
 LOG = logging.getLogger("aigw.local.deploy")
 
@@ -132,30 +133,33 @@ def _placeholder_code() -> bytes:
     return _PLACEHOLDER_ZIP
 
 
-def _why_not_runnable(runtime: str, props: dict[str, Any], template: CfnTemplate) -> str | None:
-    """Why a function cannot run in this process (None: it can): another language, a
-    container image, or Python code newer than the interpreter aigw runs on."""
+def _why_not_runnable(runtime: str, props: dict[str, Any]) -> str | None:
+    """Why a function cannot run here at all (None: it can): another language or a
+    container image."""
     if props.get("PackageType") == "Image":
         return "a container image function: the local runtime runs Python code from CodeUri"
-    if not runtime.startswith("python"):
+    if python_version(runtime) is None:
         return (
             f"runtime {runtime or '(none)'}: the local runtime runs Python handlers only; "
             "invocations fail with Runtime.NotRunLocally, the rest of the app runs"
         )
-    wanted = tuple(int(part) for part in runtime.removeprefix("python").split(".") if part)
-    if wanted <= sys.version_info[:2]:
+    return None
+
+
+def _needs_newer_python(runtime: str, code_dir: Path) -> str | None:
+    """Where the function's code needs its runtime's Python, newer than this process's
+    (the first file and line this interpreter cannot parse); None when this one will do."""
+    wanted = python_version(runtime)
+    if wanted is None or wanted <= sys.version_info[:2]:
         return None
-    code = props.get("Code", {})
-    code_dir = template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
     for path in sorted(code_dir.rglob("*.py")):
         try:
             compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
         except SyntaxError as error:
             host = ".".join(map(str, sys.version_info[:2]))
             return (
-                f"runtime {runtime}: {path.relative_to(code_dir)} line {error.lineno} needs "
-                f"a newer Python than aigw's {host} ({error.msg}); run aigw with "
-                f"{runtime}, the only interpreter the local runtime runs handlers on"
+                f"{path.relative_to(code_dir)} line {error.lineno} needs a newer Python than "
+                f"aigw's {host} ({error.msg})"
             )
     return None
 
@@ -359,7 +363,27 @@ class Deployer:
     def _create_lambda_function(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
         name = self._name(logical_id, props.get("FunctionName"))
         runtime = str(props.get("Runtime", ""))
-        why_not = _why_not_runnable(runtime, props, self.template)
+        why_not = _why_not_runnable(runtime, props)
+        interpreter = None
+        if why_not is None:
+            code = props.get("Code", {})
+            code_dir = self.template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
+            needs = _needs_newer_python(runtime, code_dir)
+            if needs is not None:
+                interpreter = find_interpreter(python_version(runtime) or (3, 0))
+                if interpreter is None:
+                    why_not = (
+                        f"runtime {runtime}: {needs}, and no {runtime} is installed (looked on "
+                        "PATH and in pyenv's versions): install it to run this function"
+                    )
+                else:
+                    self.report.notes.append(
+                        (
+                            logical_id,
+                            f"runtime {runtime}: {needs}: runs on {interpreter}, in "
+                            "worker processes of its own",
+                        )
+                    )
         if why_not is not None:
             # In moto all the same, so the Lambda API and the state machines reach it and
             # hear why it does not run.
@@ -419,6 +443,7 @@ class Deployer:
                 runtime=props.get("Runtime", "python3.12"),
                 region=self.template.region,
                 reserved_concurrency=reserved,
+                interpreter=interpreter,
             )
         )
         if reserved is not None:

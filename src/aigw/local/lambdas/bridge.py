@@ -14,6 +14,10 @@ What a handler sees, as on Lambda:
   a name of its own, so every function may have an ``app.py``;
 - a context object with function name, ARN, request id and remaining time from ``Timeout``.
 
+A function whose ``Runtime`` names a newer Python than this process's, and whose code needs
+it, runs instead in worker processes of that interpreter (:mod:`aigw.local.lambdas.worker`),
+its AWS calls sent to the runtime's AWS endpoint.
+
 An exception becomes a ``FunctionError`` whose ``errorType`` is the exception's class name,
 so ``Retry``/``Catch`` on that name, ``States.TaskFailed`` and ``States.ALL`` behave as on AWS.
 
@@ -48,11 +52,14 @@ from typing import Any
 
 from aigw.local.engine.service_time import outside_service_time
 from aigw.local.lambdas import sandbox_state
+from aigw.local.lambdas.worker import InitError, WorkerError, WorkerPool
 
 LOG = logging.getLogger("aigw.local.lambda")
 
 #: How often Lambda tries an asynchronous invocation that fails (1 try + 2 retries).
 ASYNC_ATTEMPTS = 3
+#: Execution environments (worker processes) a newer-Python function has at most.
+WORKERS_PER_FUNCTION = 4
 
 #: Called with the event, the last failed result and how many times it was tried, once an
 #: asynchronous invocation or a stream batch has used up its retries.
@@ -174,6 +181,8 @@ class FunctionSpec:
     region: str = "us-east-1"
     #: ReservedConcurrentExecutions: at most this many invocations at once (None: no cap).
     reserved_concurrency: int | None = None
+    #: The newer Python that runs the function in worker processes (None: this process).
+    interpreter: Path | None = None
 
 
 @dataclass
@@ -217,6 +226,18 @@ class _Function:
         self._import_lock = threading.Lock()
         self._running = 0
         self._running_lock = threading.Lock()
+        self.workers = (
+            WorkerPool(
+                name=spec.name,
+                interpreter=spec.interpreter,
+                code_dir=spec.code_dir,
+                handler=spec.handler,
+                layer_dirs=spec.layer_dirs,
+                size=min(spec.reserved_concurrency or WORKERS_PER_FUNCTION, WORKERS_PER_FUNCTION),
+            )
+            if spec.interpreter is not None
+            else None
+        )
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -310,12 +331,16 @@ class LambdaBridge:
         self._added_paths: list[str] = []
         self._async_configs: dict[str, AsyncConfig] = {}
         self.async_invoker = AsyncInvoker(self)
+        #: The runtime's AWS endpoint for worker processes (started on first use), if any.
+        self.aws_endpoint: Callable[[], str] | None = None
+        self._endpoint_lock = threading.Lock()  # two first invocations start one endpoint
 
     def register(self, spec: FunctionSpec) -> None:
         if not spec.code_dir.is_dir():
             raise FileNotFoundError(f"{spec.name}: CodeUri {spec.code_dir} is not a directory")
         function = _Function(spec, self.environment)
-        self._claim_import_path(spec, function.module_name)
+        if function.workers is None:  # a worker process has an import path of its own
+            self._claim_import_path(spec, function.module_name)
         self._functions[spec.name] = function
         self._functions[spec.arn] = function
 
@@ -384,6 +409,8 @@ class LambdaBridge:
             log_stream_name=time.strftime("%Y/%m/%d/[$LATEST]") + request_id.replace("-", ""),
             deadline=time.monotonic() + spec.timeout,
         )
+        if function.workers is not None:
+            return self._invoke_in_worker(function, event, context)
         started = time.monotonic()
         with _environment(function.environment()):
             try:
@@ -433,6 +460,67 @@ class LambdaBridge:
             )
         return InvocationResult(payload, request_id=request_id)
 
+    def _invoke_in_worker(
+        self, function: _Function, event: Any, context: LambdaContext
+    ) -> InvocationResult:
+        spec, request_id = function.spec, context.aws_request_id
+        assert function.workers is not None
+        environment = function.environment()
+        if self.aws_endpoint is not None:
+            with self._endpoint_lock:
+                endpoint = self.aws_endpoint()
+            # Its AWS calls reach this runtime's AWS, with the dummy credentials moto takes
+            # (Lambda would give the role's).
+            environment = {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_ENDPOINT_URL": endpoint,
+                **environment,
+            }
+        values = {
+            "function_name": spec.name,
+            "function_version": context.function_version,
+            "invoked_function_arn": spec.arn,
+            "memory_limit_in_mb": spec.memory_size,
+            "aws_request_id": request_id,
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+            "remaining_ms": context.get_remaining_time_in_millis(),
+        }
+        try:
+            answer = function.workers.invoke(event, values, environment, spec.timeout)
+        except InitError as error:
+            error_type = {
+                "import": "Runtime.ImportModuleError",
+                "handler": "Runtime.HandlerNotFound",
+            }.get(error.kind, error.type)
+            message = f"Unable to import module '{function.module_name}': {error.message}"
+            return InvocationResult(
+                _error_payload(error_type, message, request_id, []), "Unhandled", request_id
+            )
+        except WorkerError as error:
+            message = (
+                f"Task timed out after {spec.timeout:.2f} seconds"
+                if error.error_type == "Sandbox.Timedout"
+                else error.message
+            )
+            return InvocationResult(
+                _error_payload(error.error_type, message, request_id, []), "Unhandled", request_id
+            )
+        if answer.error is not None:
+            return InvocationResult(
+                _error_payload(
+                    answer.error["errorType"],
+                    answer.error["errorMessage"],
+                    request_id,
+                    answer.error.get("stackTrace", []),
+                ),
+                "Unhandled",
+                request_id,
+            )
+        return InvocationResult((answer.result or "null").encode(), request_id=request_id)
+
     def invoke_async(self, name_or_arn: str, event: Any, *, source: str = "invoke") -> None:
         """Queue an asynchronous invocation (``InvocationType=Event``) with Lambda's retries
         and the function's ``EventInvokeConfig``, if it has one."""
@@ -451,6 +539,9 @@ class LambdaBridge:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         self.async_invoker.shutdown(timeout)
+        for function in set(self._functions.values()):
+            if function.workers is not None:
+                function.workers.close()
         # Leave the process as we found it: the next deployment may bring other modules
         # of the same names (a runtime per test module is common).
         for path in self._added_paths:

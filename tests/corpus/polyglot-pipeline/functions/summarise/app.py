@@ -1,6 +1,6 @@
-"""Summarise a record (a type alias statement: Python 3.12+ syntax)."""
+"""Summarise a record (a type parameter with a default: Python 3.13+ syntax)."""
 
-type Summary = dict[str, str]
+type Summary[T = str] = dict[str, T]
 
 
 def handler(event, context) -> Summary:
