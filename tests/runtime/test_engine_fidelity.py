@@ -117,6 +117,7 @@ def test_stop_execution_aborts_at_once_with_its_date_error_and_cause() -> None:
     """Given a waiting execution, when it is stopped with an error and cause, then the call
     answers its stopDate and the execution is ABORTED at once, the event carrying both."""
     execution = _start(WAITING)
+    _until_waiting(execution)
     stopped = sfn().stop_execution(executionArn=execution, error="Cancelled", cause="asked")
     described = sfn().describe_execution(executionArn=execution)
     last = sfn().get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)
