@@ -131,6 +131,26 @@ def test_stop_execution_aborts_at_once_with_its_date_error_and_cause() -> None:
     }
 
 
+def test_an_execution_stopped_as_it_starts_records_its_abort() -> None:
+    """Given executions stopped the moment they start (a job cancelled right after submit),
+    then each is ABORTED and its history ends with ExecutionAborted, as on AWS. A stop that
+    landed just before the program's first step used to skip the program and leave the
+    history at ExecutionStarted (about one stop in ten, far more on a loaded machine)."""
+    arn = sfn().create_state_machine(
+        name="stopped-at-start", definition=json.dumps(WAITING), roleArn=ROLE
+    )["stateMachineArn"]
+    for _ in range(30):
+        execution = sfn().start_execution(stateMachineArn=arn)["executionArn"]
+        sfn().stop_execution(executionArn=execution, error="Cancelled", cause="at once")
+        last = sfn().get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)[
+            "events"
+        ][0]
+
+        assert sfn().describe_execution(executionArn=execution)["status"] == "ABORTED"
+        assert last["type"] == "ExecutionAborted"
+        assert last["executionAbortedEventDetails"] == {"error": "Cancelled", "cause": "at once"}
+
+
 @pytest.mark.canary
 def test_canary_stop_execution_answers_before_stopping_and_drops_error() -> None:
     """If this fails, moto fixed it upstream: delete fix stop-execution."""

@@ -45,7 +45,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_la
 from moto.stepfunctions.parser.asl.component.state.wait.state_wait import StateWait
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning, ProgramStopped
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
@@ -228,11 +228,18 @@ def _admitted_execution_logic(self: ExecutionWorker) -> None:
         admission.admit(arn, self.env, getattr(self, "_aigw_parent_place", None))
         if self.env.is_running():
             program.eval(self.env)
-        else:
-            program._eval_body(self.env)  # records how it ended (ExecutionAborted)
+        # Stopped while queued, or between that check and the program's first step (which
+        # then skips the whole program): its body only records how it ended.
+        if isinstance(self.env.program_state(), ProgramStopped) and not _abort_recorded(self.env):
+            program._eval_body(self.env)
     finally:
         admission.finished(arn)
     self._execution_communication.terminated()
+
+
+def _abort_recorded(env: Environment) -> bool:
+    history = env.event_manager.get_event_history()
+    return bool(history) and history[-1]["type"] == HistoryEventType.ExecutionAborted
 
 
 def _set_stop_and_wake(self: Environment, *args: Any, **kwargs: Any) -> None:
