@@ -352,7 +352,9 @@ def test_given_a_local_gateway_when_a_tenants_limits_are_set_then_its_usage_show
     assert lines["max_concurrent_jobs"].strip() == "2"
     assert lines["monthly_budget_usd"].strip() == "$5.00"
     assert lines["monthly_jobs"].strip() == "no limit"
-    assert shown["max_concurrent_jobs"]["limit"] == 2
+    assert shown["max_concurrent_jobs"] == {"limit": 2, "used": 0}
+    # Counts of jobs print as whole numbers, not 2.0.
+    assert type(shown["max_concurrent_jobs"]["limit"]) is int
     assert shown["monthly_budget_usd"]["limit"] == 5.0
     assert shown["monthly_jobs"]["limit"] is None
     assert unknown.returncode == 2

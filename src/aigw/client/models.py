@@ -388,15 +388,21 @@ class LimitUse(BaseModel):
     used: float
 
 
+class JobLimitUse(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    limit: int | None
+    used: int
+
+
 class UsageReportLimits(BaseModel):
     """The tenant's limits and their use now: jobs running, this month's spent plus reserved
     dollars (what the budget is checked against), this month's jobs.
     """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    max_concurrent_jobs: LimitUse
+    max_concurrent_jobs: JobLimitUse
     monthly_budget_usd: LimitUse
-    monthly_jobs: LimitUse
+    monthly_jobs: JobLimitUse
 
 
 class UsageReport(BaseModel):
