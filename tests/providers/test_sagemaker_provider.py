@@ -7,7 +7,6 @@ import importlib.util
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,11 +102,9 @@ def test_given_a_trained_model_when_started_again_then_it_comes_from_the_cache(
     def no_training(*_: Any) -> churn.ChurnModel:
         raise AssertionError("trained again despite the cache")
 
-    monkeypatch.setattr(churn, "train", no_training)
-    started = time.perf_counter()
+    monkeypatch.setattr(churn, "train", no_training)  # training again fails the test
     again = churn.load_model()
 
-    assert time.perf_counter() - started < 0.5
     assert again == first
 
 

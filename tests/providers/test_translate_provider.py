@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,15 +62,12 @@ def _translate(client: Any, text: str, source: str, target: str) -> dict[str, An
     return response
 
 
-def test_given_apertium_installed_when_the_script_runs_again_then_it_is_quick(
+def test_given_apertium_installed_when_the_script_runs_again_then_it_installs_nothing(
     client: Any,
 ) -> None:
-    started = time.perf_counter()
-
     output = install_apertium()
 
     assert "already installed" in output
-    assert time.perf_counter() - started < 5
 
 
 def test_given_a_spanish_sentence_when_translated_to_english_then_it_reads_as_english(
