@@ -17,6 +17,7 @@ import pytest
 import requests
 from moto import mock_aws
 
+from aigw.local.engine.service_time import TaskClock, timing
 from aigw.local.services.providers import registry
 from aigw.providers import churn, install_default_providers, sagemaker
 from aigw.providers.model_server import ModelServer
@@ -230,6 +231,27 @@ def test_given_a_model_still_loading_when_pinged_then_503_and_invocations_wait_f
 
         assert pending["answer"].status_code == 200
         assert requests.get(f"{loading.url}/ping", timeout=5).status_code == 200
+
+
+def test_given_a_model_still_loading_when_a_task_invokes_it_then_the_load_is_not_its_time() -> None:
+    """A task's TimeoutSeconds counts the endpoint's answer, not the model's first load (on
+    AWS the endpoint is InService first): a load slower than the task's timeout must not
+    time the task out (it did for predict jobs on a busy machine)."""
+
+    def slow_loader() -> churn.ChurnModel:
+        threading.Event().wait(1.0)
+        return churn.load_model()
+
+    endpoints = sagemaker.LocalEndpoints({"slow": lambda: ModelServer(slow_loader)})
+    try:
+        with timing(TaskClock()) as clock:
+            answer = endpoints.invoke_endpoint(
+                {"EndpointName": "slow", "Body": LOYAL, "ContentType": "text/csv"}
+            )
+        assert answer["ContentType"] == "application/json"
+        assert clock.service_seconds() < 0.5
+    finally:
+        endpoints.close()
 
 
 def test_given_many_concurrent_invocations_then_each_gets_its_own_answer(

@@ -9,7 +9,8 @@ output shape (``Body``, ``ContentType``, ``InvokedProductionVariant`` ``AllTraff
   the synthetic data the project ships, then cached on disk.
 - A server starts lazily, on its endpoint's first invocation (no thread or port is used by
   a gateway that never predicts); a cached model is ready in milliseconds, the first-ever
-  start trains it (about 2 s). :meth:`LocalEndpoints.close` stops every started server.
+  start trains it (about 2 s), which a task's ``TimeoutSeconds`` does not count.
+  :meth:`LocalEndpoints.close` stops every started server.
 
 Errors are the ones SageMaker gives: an unknown endpoint is a ``ValidationError``
 ("Endpoint X of account N not found."); a 4xx or 5xx from the model server is a
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from aigw.local import outside_service_time
 from aigw.local.services.providers import ServiceError
 from aigw.providers import churn
 from aigw.providers.model_server import MAX_PAYLOAD_BYTES, ModelServer
@@ -89,6 +91,10 @@ class LocalEndpoints:
                 f"{MAX_PAYLOAD_BYTES} bytes.",
             )
         server = self.server(name)
+        # On AWS an endpoint is InService, its model loaded, before it can be invoked: the
+        # wait for a model still loading (training it, the first time) is not the call's time.
+        with outside_service_time():
+            server.wait_ready()
         status, content_type, answer = _post(
             server.url,
             body,
