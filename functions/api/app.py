@@ -125,6 +125,10 @@ def submit_job() -> Response:
     key = app.current_event.headers.get("Idempotency-Key")
     job = service.submit(_tenant(), _body(), idempotency_key=key)
     metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
+    if job.get("cached"):
+        # Answered from the result cache: the job is done, with its result.
+        metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
+        return _json(200, job, {"Location": job["links"]["self"]})
     return _json(202, job, {"Location": job["links"]["self"]})
 
 

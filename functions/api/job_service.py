@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +37,8 @@ from aigw_common.jobs import RUN_PREFIX, RUN_RETENTION_SECONDS, AdmissionRefused
 from aigw_common.json_input import excerpt
 from aigw_common.lazy import LazyClient
 from aigw_common.llm import ModelCatalogue
-from aigw_common.metering import ObjectFacts, Usage, estimate, measure
-from aigw_common.models import Job, JobError, JobStatus, utc_now
+from aigw_common.metering import ObjectFacts, Usage, cached_usage, estimate, measure
+from aigw_common.models import Job, JobError, JobStatus, Progress, utc_now
 from aigw_common.pipelines import (
     ObjectHead,
     Submission,
@@ -50,11 +51,22 @@ from aigw_common.predict_models import load_catalogue
 from aigw_common.pricing import price_table
 from aigw_common.prompt_repository import PromptRepository
 from aigw_common.prompts import PromptVersion
+from aigw_common.result_cache import (
+    CacheRequest,
+    ResultCache,
+    cache_key,
+    layer_digest,
+    pipeline_version,
+)
 from aigw_common.settings import load_settings
-from aigw_common.tenant_settings import Limits, TenantDirectory
+from aigw_common.tenant_settings import Limits, TenantDirectory, TenantSettings
 from aigw_common.usage import Reservation, UsageLedger, month_of, parse_period, report
 
 UPLOAD_URL_SECONDS = 900
+#: How long a function keeps the pipelines' version (a cache key's part) before reading the
+#: state machines' definitions again: a deploy that changes only a definition leaves warm
+#: functions running, and their cache keys follow it within this time.
+PIPELINE_VERSION_SECONDS = 60
 RESULT_URL_SECONDS = 3600
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -77,6 +89,7 @@ class Settings:
     tenants_table: str
     usage_table: str
     prices_region: str
+    result_cache_table: str
 
     def state_machine(self, pipeline: str) -> str:
         return getattr(self, pipeline.replace("-", "_") + "_arn")
@@ -93,6 +106,9 @@ class JobService:
         self.tenants = TenantDirectory(settings.tenants_table, dynamodb)
         self.ledger = UsageLedger(settings.usage_table, dynamodb)
         self.prices = price_table(settings.prices_region)
+        self.cache = ResultCache(settings.result_cache_table, dynamodb)
+        self._layer = layer_digest()
+        self._version: tuple[str, float] | None = None
         self.s3 = s3
         self.sfn = sfn
         self.sfn_sync = sfn_sync or sfn
@@ -171,35 +187,127 @@ class JobService:
         job_id = new_job_id()
         tenant = self.tenants.settings(tenant_id)
         pipeline_input, options, prepared = self._prepare(tenant_id, job_id, name, request)
-        now = utc_now()
-        reservation = self._reservation(name, prepared, options, now)
-        try:
-            job, _ = self.jobs.create(
+        asked = (request.get("options") or {}).get("cache")
+        cache = self._cache_request(tenant_id, tenant, name, prepared, options, asked)
+        job = None
+        if cache is not None:
+            job = self._from_cache(
                 Job(
                     tenant_id=tenant_id,
                     job_id=job_id,
                     pipeline=name,
-                    status=JobStatus.QUEUED,
-                    created_at=now,
-                    updated_at=now,
+                    status=JobStatus.SUCCEEDED,
+                    created_at=utc_now(),
+                    updated_at=utc_now(),
+                    progress=Progress(step="done", percent=100),
+                    cached=True,
                     request_hash=request_hash,
                     idempotency_key=idempotency_key,
                 ),
-                input_summary=_summary(pipeline_input),
-                stored={"reservation": reservation.record()},
-                admission=self.ledger.admission_items(tenant_id, tenant.limits, reservation),
+                pipeline_input,
+                cache,
             )
-        except AdmissionRefused as refused:
-            raise self._refusal(refused, tenant.limits, reservation) from None
+        if job is None:
+            now = utc_now()
+            reservation = self._reservation(name, prepared, options, now)
+            stored: dict[str, Any] = {"reservation": reservation.record()}
+            if cache is not None:
+                stored["cache"] = cache.record()  # finalize stores the result under it
+            try:
+                job, _ = self.jobs.create(
+                    Job(
+                        tenant_id=tenant_id,
+                        job_id=job_id,
+                        pipeline=name,
+                        status=JobStatus.QUEUED,
+                        created_at=now,
+                        updated_at=now,
+                        request_hash=request_hash,
+                        idempotency_key=idempotency_key,
+                    ),
+                    input_summary=_summary(pipeline_input),
+                    stored=stored,
+                    admission=self.ledger.admission_items(tenant_id, tenant.limits, reservation),
+                )
+            except AdmissionRefused as refused:
+                raise self._refusal(refused, tenant.limits, reservation) from None
         if job.status is JobStatus.QUEUED:
             # Also on a replay: if the first request's start was lost, this one starts the
             # job; the execution name (tenant + job) makes a second start a no-op.
             self._start(job, prepared, options)
-        return {
-            "job_id": job.job_id,
-            "status": job.status.value,
-            "links": {"self": f"/v1/jobs/{job.job_id}"},
-        }
+        links = {"self": f"/v1/jobs/{job.job_id}"}
+        if job.cached:
+            return {**self.get_job(tenant_id, job.job_id), "links": links}
+        return {"job_id": job.job_id, "status": job.status.value, "links": links}
+
+    # ------------------------------------------------------------------ result cache
+    def _cache_request(
+        self,
+        tenant_id: str,
+        tenant: TenantSettings,
+        name: str,
+        prepared: dict[str, Any],
+        options: dict[str, Any],
+        asked: bool | None,
+    ) -> CacheRequest | None:
+        """The job's cache key and TTL, when the job (or else its tenant) asks for the cache."""
+        if not (tenant.cache_by_default if asked is None else asked):
+            return None
+        source = None
+        if "bucket" in prepared and "key" in prepared:
+            source = self._object_facts(prepared)
+            if source is None:
+                return None  # no such object: the pipeline says so, and there is nothing to keep
+        version = self._pipeline_version()
+        if version is None:
+            return None
+        key = cache_key(tenant_id, name, version, prepared, options, source)
+        return CacheRequest(key=key, ttl_seconds=tenant.cache_ttl_seconds)
+
+    def _pipeline_version(self) -> str | None:
+        """The pipelines' version (result_cache.pipeline_version), read again after a while;
+        None when the definitions cannot be read now (the job then runs uncached)."""
+        now = time.monotonic()
+        if self._version is None or now - self._version[1] > PIPELINE_VERSION_SECONDS:
+            try:
+                definitions = [
+                    self.sfn.describe_state_machine(
+                        stateMachineArn=self.settings.state_machine(name)
+                    )["definition"]
+                    for name in catalogue()
+                ]
+            except ClientError:
+                return None
+            self._version = (pipeline_version(definitions, self._layer), now)
+        return self._version[0]
+
+    def _from_cache(
+        self, job: Job, pipeline_input: dict[str, Any], cache: CacheRequest
+    ) -> Job | None:
+        """The job answered from the cache (created SUCCEEDED, with a $0 usage), or None on
+        a miss. Takes no concurrency slot and no budget: it calls nothing. It is settled
+        like any job from the Jobs stream, as a cache hit."""
+        hit = self.cache.get(job.tenant_id, cache.key)
+        if hit is None:
+            return None
+        stored: dict[str, Any] = {"usage": cached_usage().record()}
+        if hit.result is not None:
+            stored["result"] = hit.result
+        else:
+            # The job gets its own copy: it lives as long as the job, whatever the entry's.
+            key = f"results/{job.tenant_id}/{job.job_id}.json"
+            bucket = self.settings.documents_bucket
+            try:
+                self.s3.copy_object(
+                    Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": hit.result_key}
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                    return None  # the result object expired before its entry: run the job
+                raise UpstreamError("could not read the cached result; retry") from error
+            stored["result_key"] = key
+        created, _ = self.jobs.create(job, input_summary=_summary(pipeline_input), stored=stored)
+        return created
 
     def _start(self, job: Job, prepared: dict[str, Any], options: dict[str, Any]) -> None:
         execution_input = {
@@ -489,6 +597,8 @@ class JobService:
             read_prompt=read_prompt,
         )
         prepared = prepare(get_pipeline(name), pipeline_input, options, submission)
+        # Whether to use the result cache is the gateway's business, not the pipeline's.
+        options = {option: value for option, value in options.items() if option != "cache"}
         return pipeline_input, options, prepared
 
     def _read_head(self, key: str) -> ObjectHead | None:

@@ -20,6 +20,7 @@ from aigw_common.metering import measure
 from aigw_common.models import JobStatus
 from aigw_common.pipelines import normalize
 from aigw_common.pricing import price_table
+from aigw_common.result_cache import CacheRequest, ResultCache
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -35,11 +36,14 @@ class Settings:
     jobs_table: str
     documents_bucket: str
     prices_region: str
+    result_cache_table: str
 
 
 settings = load_settings(Settings)
 prices = price_table(settings.prices_region)
-jobs = JobRepository(settings.jobs_table, LazyClient("dynamodb"))
+dynamodb = LazyClient("dynamodb")
+jobs = JobRepository(settings.jobs_table, dynamodb)
+cache = ResultCache(settings.result_cache_table, dynamodb)
 s3 = LazyClient("s3")
 sfn = LazyClient("stepfunctions")
 
@@ -82,9 +86,32 @@ def succeed(event: dict[str, Any]) -> dict[str, Any]:
             ContentType="application/json",
         )
         changes["result_key"] = key
+    request = CacheRequest.from_record(jobs.stored_field(tenant_id, job_id, "cache"))
+    if request is not None:
+        # Before the job shows SUCCEEDED: whoever sees it done and asks again is answered
+        # from the cache. A job cancelled meanwhile still leaves a correct result there.
+        _remember(tenant_id, job_id, pipeline, request, changes)
     stored = jobs.transition(tenant_id, job_id, JobStatus.SUCCEEDED, **changes)
     metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
     return {"stored": stored}
+
+
+def _remember(
+    tenant_id: str, job_id: str, pipeline: str, request: CacheRequest, changes: dict[str, Any]
+) -> None:
+    """The job asked for the cache: its result answers the same request from now on. A
+    failed write costs a later re-run, not this job: it is logged, the job succeeds."""
+    try:
+        cache.put(
+            tenant_id,
+            request,
+            pipeline=pipeline,
+            job_id=job_id,
+            result=changes.get("result"),
+            result_key=changes.get("result_key"),
+        )
+    except ClientError as error:
+        logger.warning("result not cached", extra={"error": error.response["Error"]["Code"]})
 
 
 def fail(event: dict[str, Any]) -> dict[str, Any]:

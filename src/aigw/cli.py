@@ -247,9 +247,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true", help="print JSON only")
     update = tenant_commands.add_parser(
         "update",
-        help="set a tenant's limits",
-        description="Set a tenant's limits (none: no limit); they apply to its next "
-        "request. Reaches a deployed stack (--stack) or a running `aigw local` "
+        help="set a tenant's limits and result cache",
+        description="Set a tenant's limits (none: no limit) and result cache; they apply "
+        "to its next request. Reaches a deployed stack (--stack) or a running `aigw local` "
         "(--aws-endpoint) as `tenants create` does.",
     )
     update.add_argument("tenant", help="the tenant's name or id (t-...)")
@@ -263,11 +263,33 @@ def _parser() -> argparse.ArgumentParser:
         ("--monthly-jobs", int, "N|none", "jobs (and runs) a month"),
     ):
         update.add_argument(flag, type=_limit(kind), default=_UNSET, metavar=metavar, help=what)
+    update.add_argument(
+        "--cache-by-default",
+        type=_switch,
+        default=_UNSET,
+        metavar="true|false",
+        help="answer identical requests from the result cache unless a job says otherwise",
+    )
+    update.add_argument(
+        "--cache-ttl-seconds",
+        type=_limit(int),
+        default=_UNSET,
+        metavar="N|none",
+        help="how long a cached result is kept (none: a day)",
+    )
     update.add_argument("--json", action="store_true", help="print JSON only")
     return parser
 
 
 _UNSET = object()
+
+
+def _switch(value: str) -> bool:
+    if value.strip().lower() in ("true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{value!r} is not true or false")
 
 
 def _limit(kind: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -768,13 +790,20 @@ def _update_tenant(args: argparse.Namespace) -> int:
     from aigw.tenants import update_on_local, update_on_stack
 
     changes: dict[str, Any] = {}
-    for name in ("max_concurrent_jobs", "monthly_budget_usd", "monthly_jobs"):
+    for name in (
+        "max_concurrent_jobs",
+        "monthly_budget_usd",
+        "monthly_jobs",
+        "cache_by_default",
+        "cache_ttl_seconds",
+    ):
         value = getattr(args, name)
         if value is not _UNSET:
             changes[name] = value
     if not changes:
         raise _Failure(
-            "nothing to change: give --max-concurrent-jobs, --monthly-budget-usd or --monthly-jobs",
+            "nothing to change: give --max-concurrent-jobs, --monthly-budget-usd, "
+            "--monthly-jobs, --cache-by-default or --cache-ttl-seconds",
             EXIT_USAGE,
         )
     if args.aws_endpoint:
@@ -798,6 +827,9 @@ def _update_tenant(args: argparse.Namespace) -> int:
     print(f"tenant_id:            {tenant.tenant_id} ({tenant.name})")
     for name, value in shown.items():
         print(f"{name + ':':<21} {'no limit' if value is None else value}")
+    print(f"{'cache_by_default:':<21} {'true' if tenant.cache_by_default else 'false'}")
+    ttl = tenant.cache_ttl_seconds
+    print(f"{'cache_ttl_seconds:':<21} {'86400 (the default)' if ttl is None else ttl}")
     return EXIT_OK
 
 

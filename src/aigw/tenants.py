@@ -145,12 +145,16 @@ def create_on_local(
     return create_tenant(dynamodb, table, name, status=status)
 
 
-# ---------------------------------------------------------------------- limits
+# ---------------------------------------------------------------------- limits and cache
 
 #: The limits ``aigw tenants update`` sets, stored as attributes of the tenant's item
 #: (layers/common/aigw_common/tenant_settings.py reads them); a limit set to None is
 #: removed: no limit.
 LIMITS = ("max_concurrent_jobs", "monthly_budget_usd", "monthly_jobs")
+#: The result cache's tenant settings (None: the default, off and a day).
+CACHE = ("cache_by_default", "cache_ttl_seconds")
+#: The layer's MAX_CACHE_TTL_SECONDS: the life of the result objects an entry points at.
+MAX_CACHE_TTL_SECONDS = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,9 @@ class TenantSettings:
     max_concurrent_jobs: int | None
     monthly_budget_usd: Decimal | None
     monthly_jobs: int | None
+    cache_by_default: bool = False
+    #: None: the default (a day).
+    cache_ttl_seconds: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -183,6 +190,8 @@ def _settings(item: dict[str, Any]) -> TenantSettings:
         max_concurrent_jobs=whole("max_concurrent_jobs"),
         monthly_budget_usd=None if budget is None else Decimal(budget),
         monthly_jobs=whole("monthly_jobs"),
+        cache_by_default=bool(plain.get("cache_by_default", False)),
+        cache_ttl_seconds=whole("cache_ttl_seconds"),
     )
 
 
@@ -190,6 +199,16 @@ def _checked(name: str, value: Any) -> Any:
     """The value to store for a setting (None removes it), or ValueError saying why not."""
     if value is None:
         return None
+    if name == "cache_by_default":
+        if not isinstance(value, bool):
+            raise ValueError("cache_by_default must be true or false")
+        return value
+    if name == "cache_ttl_seconds" and (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_CACHE_TTL_SECONDS
+    ):
+        raise ValueError(f"cache_ttl_seconds must be from 1 to {MAX_CACHE_TTL_SECONDS}")
     if name == "monthly_budget_usd":
         try:
             amount = Decimal(str(value))
@@ -239,14 +258,14 @@ def find_tenant(dynamodb: Any, tenants_table: str, name_or_id: str) -> str:
 def update_tenant(
     dynamodb: Any, tenants_table: str, name_or_id: str, **changes: Any
 ) -> TenantSettings:
-    """Set (or, with None, remove) a tenant's limits; its settings after.
+    """Set (or, with None, remove) a tenant's limits and cache settings; its settings after.
 
-    Limits apply to the next request: the API reads them on every submission."""
-    unknown = set(changes) - set(LIMITS)
+    They apply to the next request: the API reads them on every submission."""
+    unknown = set(changes) - set(LIMITS + CACHE)
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
     if not changes:
-        raise ValueError(f"nothing to change: give one of {', '.join(LIMITS)}")
+        raise ValueError(f"nothing to change: give one of {', '.join(LIMITS + CACHE)}")
     values = {name: _checked(name, value) for name, value in changes.items()}
     tenant_id = find_tenant(dynamodb, tenants_table, name_or_id)
     names = {f"#s{index}": name for index, name in enumerate(values)}

@@ -412,3 +412,37 @@ def test_given_subscriptions_commands_then_a_queue_is_subscribed_listed_and_dele
     assert deleted.returncode == 0 and json.loads(deleted.stdout)["status"] == "deleted"
     again = gateway.cli("subscriptions", "delete", subscription["subscription_id"])
     assert again.returncode == EXIT_API_ERROR and "NotFound" in again.stderr
+
+
+def test_given_a_tenant_set_to_cache_by_default_then_its_identical_request_comes_from_the_cache(
+    gateway: Gateway,
+) -> None:
+    created = gateway.cli("tenants", "create", "cache-cli", "--aws-endpoint", gateway.aws_endpoint)
+    key = created.stdout.split("api_key:")[1].strip()
+    endpoint = ("--aws-endpoint", gateway.aws_endpoint)
+
+    updated = gateway.cli(
+        "tenants",
+        "update",
+        "cache-cli",
+        *endpoint,
+        "--cache-by-default",
+        "true",
+        "--cache-ttl-seconds",
+        "600",
+    )
+    ran = gateway.cli("submit", "text-insights", "A lovely cached day.", "--wait", AIGW_API_KEY=key)
+    again = gateway.cli(
+        "submit", "text-insights", "A lovely cached day.", "--json", AIGW_API_KEY=key
+    )
+    refused = gateway.cli("tenants", "update", "cache-cli", *endpoint, "--cache-ttl-seconds", "0")
+
+    assert updated.returncode == 0, updated.stderr
+    assert "cache_by_default:     true" in updated.stdout
+    assert "cache_ttl_seconds:    600" in updated.stdout
+    assert ran.returncode == 0, ran.stderr
+    hit = json.loads(again.stdout)
+    assert hit["cached"] is True and hit["status"] == "SUCCEEDED"
+    assert hit["usage"]["ai_cost_usd"] == 0
+    assert refused.returncode != 0
+    assert "cache_ttl_seconds must be from 1 to 2592000" in refused.stderr

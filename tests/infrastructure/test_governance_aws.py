@@ -52,3 +52,18 @@ def test_given_the_jobs_stream_then_at_most_two_functions_read_it() -> None:
     ]
 
     assert sorted(readers) == ["JobEventsFunction", "SettleFunction"]
+
+
+def test_given_dynamodb_ttl_then_expired_items_still_show_in_reads_until_deleted() -> None:
+    """Why the result cache checks an entry's expiry itself (aigw_common/result_cache.py)."""
+    documentation = model("dynamodb").operation_model("UpdateTimeToLive").documentation
+
+    assert "within two days of expiration" in documentation
+    assert "still show up in reads" in documentation
+
+
+def test_given_describe_state_machine_then_the_definition_is_always_answered() -> None:
+    """The pipelines' version (a cache key's part) is a digest of their definitions."""
+    output = model("stepfunctions").operation_model("DescribeStateMachine").output_shape
+
+    assert "definition" in output.required_members

@@ -248,6 +248,17 @@ class JobRepository:
                 return jobs, None
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def stored_field(self, tenant_id: str, job_id: str, name: str) -> Any:
+        """One field stored with a job at its creation (None if the job or field is not
+        there): an eventually consistent read of that field only."""
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key=_to_item({"tenant_id": tenant_id, "job_id": job_id}),
+            ProjectionExpression="#field",
+            ExpressionAttributeNames={"#field": name},
+        ).get("Item")
+        return from_item(item).get(name) if item else None
+
     # ------------------------------------------------------------------ status
     def transition(self, tenant_id: str, job_id: str, status: JobStatus, **changes: Any) -> bool:
         """Move the job to ``status`` if it may go there from where it is now.

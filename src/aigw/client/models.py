@@ -17,6 +17,7 @@ PipelineName = Literal[
     "document-summary",
 ]
 JobStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
+CacheOption = bool
 BedrockModelId = str
 PromptName = str
 
@@ -71,6 +72,7 @@ class PredictInput(BaseModel):
 
 class TextOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    cache: CacheOption | None = None
     language: str | None = None
     target_language: str | None = None
 
@@ -79,10 +81,14 @@ class DocumentOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     features: list[Literal["FORMS", "TABLES"]] | None = None
     language: str | None = None
+    cache: CacheOption | None = None
 
 
 class NoOptions(BaseModel):
+    """The pipeline has no options of its own."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    cache: CacheOption | None = None
 
 
 class LlmGenerateInput(BaseModel):
@@ -114,6 +120,7 @@ class LlmOptions(BaseModel):
     stop_sequences: list[str] | None = None
     redact_pii: bool | None = None
     language: Literal["en", "es"] | None = None
+    cache: CacheOption | None = None
 
 
 class DocumentSummaryOptions(BaseModel):
@@ -126,6 +133,7 @@ class DocumentSummaryOptions(BaseModel):
     top_p: float | None = None
     redact_pii: bool | None = None
     language: Literal["en", "es"] | None = None
+    cache: CacheOption | None = None
 
 
 class LlmParameters(BaseModel):
@@ -293,10 +301,19 @@ class SubmittedJobLinks(BaseModel):
 
 
 class SubmittedJob(BaseModel):
+    """A job as submitted; a cache hit (200) is the whole job, as GET /jobs/{job_id} shows it."""
+
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     job_id: str
     status: JobStatus
     links: SubmittedJobLinks
+    pipeline: PipelineName | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    result: dict[str, Any] | None = None
+    result_url: str | None = None
+    usage: Usage | None = None
+    cached: bool | None = None
 
 
 class JobError(BaseModel):
