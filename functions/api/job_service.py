@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import json
 import re
@@ -107,7 +108,8 @@ class JobService:
         self.ledger = UsageLedger(settings.usage_table, dynamodb)
         self.prices = price_table(settings.prices_region)
         self.cache = ResultCache(settings.result_cache_table, dynamodb)
-        self._layer = layer_digest()
+        # The pipelines' version (a cache key's part) and when it was read: computed on the
+        # first job that asks for the cache, not at every cold start.
         self._version: tuple[str, float] | None = None
         self.s3 = s3
         self.sfn = sfn
@@ -278,7 +280,7 @@ class JobService:
                 ]
             except ClientError:
                 return None
-            self._version = (pipeline_version(definitions, self._layer), now)
+            self._version = (pipeline_version(definitions, _layer_digest()), now)
         return self._version[0]
 
     def _from_cache(
@@ -628,6 +630,11 @@ class JobService:
 
     def _write_object(self, key: str, content: bytes) -> None:
         self.s3.put_object(Bucket=self.settings.documents_bucket, Key=key, Body=content)
+
+
+@functools.cache
+def _layer_digest() -> str:
+    return layer_digest()  # the layer does not change while the function runs
 
 
 def execution_name(tenant_id: str, job_id: str) -> str:
