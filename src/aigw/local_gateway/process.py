@@ -29,7 +29,7 @@ class LocalGatewayProcess:
     after the banner (the functions' logs) is copied there too, so the pipe never fills.
     """
 
-    def __init__(self, *options: str, timeout: float = 60.0, cwd: str | Path | None = None):
+    def __init__(self, *options: str, timeout: float = 120.0, cwd: str | Path | None = None):
         self.options = options
         self.timeout = timeout
         self.cwd = cwd
@@ -73,8 +73,14 @@ class LocalGatewayProcess:
                 )
                 self._drain.start()
                 return self.banner
+        exited = self.process.poll()
         self.stop()
-        raise GatewayStartError(f"aigw local did not start:\n{self.log_tail()}")
+        why = (
+            f"it exited with status {exited}"
+            if exited is not None
+            else f"no banner within {self.timeout:.0f} s (a loaded machine starts it slowly)"
+        )
+        raise GatewayStartError(f"aigw local did not start: {why}\n{self.log_tail()}")
 
     def _copy_stdout(self, process: subprocess.Popen[str] | None = None) -> None:
         process = process or self.process

@@ -12,7 +12,7 @@ from aigw.local_gateway.process import LocalGatewayProcess
 
 
 @contextmanager
-def aigw_local(*options: str, timeout: float = 60.0) -> Iterator[dict[str, str]]:
+def aigw_local(*options: str, timeout: float = 120.0) -> Iterator[dict[str, str]]:
     """Run ``aigw local`` as a subprocess on free ports, as a user would, and yield what
     it printed at start (``"REST API"``, ``"WebSocket"``, ``"API key"``, …); stop it with
     Ctrl-C (SIGINT) afterwards and require a clean exit."""
