@@ -3,6 +3,8 @@ and a translated text that outgrows its source still analysed within Comprehend'
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -12,12 +14,14 @@ import botocore.session
 import requests
 from conftest import Gateway
 
+from aigw.local.lambdas.bridge import SYNC_REQUEST_PAYLOAD_BYTES
 from aigw.local.services.providers import ServiceError
 from aigw.providers import documents as local_documents
 from aigw.providers import images as local_images
 from aigw.providers import text as local_comprehend
 from aigw.providers import translate as local_translate
 from aigw_common import limits
+from aigw_common.pipelines import MAX_INLINE_BYTES, catalogue
 from aigw_common.text import MAX_CHUNK_BYTES
 
 _MODELS = botocore.session.get_session()
@@ -74,6 +78,64 @@ def test_given_detect_dominant_languages_model_then_it_wants_20_characters() -> 
     documentation = _member("comprehend", "DetectDominantLanguage", "Text").documentation
 
     assert f"at least {limits.LANGUAGE_DETECTION_MIN_CHARACTERS} characters" in documentation
+
+
+PIPELINES_WITH_FILES = ("document-insights", "image-insights", "document-summary")
+
+
+def test_given_the_inline_limit_then_the_largest_inline_request_fits_lambdas_payload() -> None:
+    """A request reaches the API function as a Lambda event: the largest inline file, base64
+    in the JSON body, leaves room under Lambda's 6 MB for the headers and request context."""
+    schemas = [catalogue()[name].input_schema["properties"] for name in PIPELINES_WITH_FILES]
+    longest = {field.get("maxLength") for schema in schemas for field in schema.values()} - {None}
+    room_for_the_rest = 64 * 1024
+
+    assert longest == {4 * -(-MAX_INLINE_BYTES // 3)}  # the base64 of MAX_INLINE_BYTES
+    assert max(longest) + 1_000 + room_for_the_rest < limits.LAMBDA_SYNC_PAYLOAD_BYTES
+    assert limits.LAMBDA_SYNC_PAYLOAD_BYTES < limits.API_GATEWAY_PAYLOAD_BYTES
+    assert SYNC_REQUEST_PAYLOAD_BYTES == limits.LAMBDA_SYNC_PAYLOAD_BYTES  # the local Lambda's
+
+
+def _inline_pdf_job(size: int) -> dict[str, Any]:
+    pdf = b"%PDF-1.7\n" + bytes(size - 9)
+    document = base64.b64encode(pdf).decode()
+    return {"pipeline": "document-insights", "input": {"document_base64": document}}
+
+
+def _jobs(gateway: Gateway) -> list[dict[str, Any]]:
+    return gateway.request("GET", "/jobs", query={"limit": "100"}).json()["jobs"]
+
+
+def test_given_a_body_between_lambdas_6_mb_and_api_gateways_10_mb_then_413_before_the_function(
+    gateway: Gateway,
+) -> None:
+    # A 5 MB PDF sent inline: about 7 MB of JSON, which API Gateway takes (10 MB) and Lambda
+    # refuses (6 MB) before the API function runs; API Gateway answers, in the API's shape.
+    body = json.dumps(_inline_pdf_job(5 * 1024 * 1024))
+    assert limits.LAMBDA_SYNC_PAYLOAD_BYTES < len(body) < limits.API_GATEWAY_PAYLOAD_BYTES
+    before = _jobs(gateway)
+
+    answer = gateway.request("POST", "/jobs", body)
+
+    assert answer.status == 413
+    assert answer.gateway_error == "REQUEST_TOO_LARGE"
+    error = answer.json()["error"]
+    assert error["code"] == "PayloadTooLarge"
+    assert "6 MB" in error["message"] and "POST /v1/uploads" in error["message"]
+    assert answer.headers["Access-Control-Allow-Origin"]
+    assert _jobs(gateway) == before
+
+
+def test_given_an_inline_file_over_3_mb_in_a_body_lambda_takes_then_the_api_says_to_upload_it(
+    gateway: Gateway,
+) -> None:
+    answer = gateway.request("POST", "/jobs", _inline_pdf_job(MAX_INLINE_BYTES + 1))
+
+    assert answer.status == 413
+    assert answer.gateway_error is None  # the API function's own answer
+    error = answer.json()["error"]
+    assert error["code"] == "PayloadTooLarge"
+    assert "POST /v1/uploads" in error["message"]
 
 
 def test_given_the_local_providers_then_they_refuse_what_aws_refuses() -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from aigw.local.lambdas.bridge import (
+    SYNC_REQUEST_PAYLOAD_BYTES,
     FunctionConflictError,
     FunctionSpec,
     LambdaBridge,
+    RequestTooLargeError,
     UnknownFunctionError,
 )
 
@@ -246,3 +248,29 @@ def test_given_a_worker_function_that_fails_to_import_then_an_import_module_erro
     assert result.function_error == "Unhandled"
     assert result.json()["errorType"] == "Runtime.ImportModuleError"
     assert "No module named 'no_such_module'" in result.json()["errorMessage"]
+
+
+COUNTS_CALLS = """
+CALLS = []
+
+
+def handler(event, context):
+    CALLS.append(1)
+    return {"calls": len(CALLS)}
+"""
+
+
+def test_given_an_event_over_6_mb_then_it_is_refused_and_the_handler_never_runs(
+    tmp_path: Path,
+) -> None:
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "counter", COUNTS_CALLS))
+    # {"s":"…"} in compact JSON: 8 bytes around the string.
+    fits = {"s": "x" * (SYNC_REQUEST_PAYLOAD_BYTES - 8)}
+    over = {"s": "x" * (SYNC_REQUEST_PAYLOAD_BYTES - 7)}
+
+    assert bridge.invoke("counter", fits).json() == {"calls": 1}
+    with pytest.raises(RequestTooLargeError) as refused:
+        bridge.invoke("counter", over)
+    assert (refused.value.code, refused.value.status) == ("RequestEntityTooLargeException", 413)
+    assert bridge.invoke("counter", {}).json() == {"calls": 2}

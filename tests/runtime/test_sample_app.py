@@ -377,6 +377,24 @@ def test_given_an_event_invocation_when_invoked_then_it_is_accepted_and_runs_lat
     assert _item(app, f"attempts#{job['execution']['name']}")["attempts"] == {"N": "1"}  # type: ignore[index]
 
 
+def test_given_a_payload_over_6_mb_when_invoked_then_lambda_refuses_it_before_the_function_runs(
+    app: LocalRuntime,
+) -> None:
+    job = _job("echo", value="x" * 6 * 1024 * 1024)
+
+    with pytest.raises(ClientError) as raised:
+        app.client("lambda").invoke(
+            FunctionName=app.physical_id("WorkerFunction"), Payload=json.dumps(job)
+        )
+
+    answer = raised.value.response
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert answer["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert answer["Error"]["Message"] == (
+        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    )
+
+
 def test_given_an_unknown_function_when_invoked_then_resource_not_found(
     app: LocalRuntime,
 ) -> None:

@@ -111,6 +111,13 @@ def _check(validator: Draft7Validator, value: Any, where: str) -> None:
         location = ".".join(
             str(part) if len(str(part)) <= 40 else excerpt(part) for part in [where, *first.path]
         )
+        if first.validator == "maxLength" and str(first.path[-1]).endswith("_base64"):
+            # An inline file over the limit is too large, not malformed: say where it goes.
+            raise PayloadTooLarge(
+                f"{location}: {len(first.instance)} characters of base64; inline files may "
+                f"have at most {MAX_INLINE_BYTES} bytes ({first.validator_value} characters); "
+                "upload larger ones with POST /v1/uploads"
+            )
         raise InvalidInput(f"{location}: {schema_error_message(first)}")
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.datastructures import Headers
 
 from aigw.local.apis.rest_api import Request, Response
-from aigw.local.lambdas.bridge import FunctionThrottledError, InvocationResult
+from aigw.local.lambdas.bridge import FunctionThrottledError, InvocationResult, RequestTooLargeError
 
 if TYPE_CHECKING:
     from aigw.local.runtime import LocalRuntime
@@ -204,6 +204,8 @@ class HttpApi:
             result = self.invoke(route.integration.function_arn, event)
         except FunctionThrottledError:
             return self._answer(request_id, 429, {"message": "Too Many Requests"})
+        except RequestTooLargeError:
+            return self._answer(request_id, 413, {"message": "Request Entity Too Large"})
         if result.function_error:
             return self._answer(request_id, 500, {"message": "Internal Server Error"})
         return self._lambda_answer(request_id, route.integration.payload_version, result.json())

@@ -54,7 +54,7 @@ from aigw.local.apis.gateway_responses import (
     render_template,
 )
 from aigw.local.apis.service_integration import ServiceCall, call_action, pick_response, render
-from aigw.local.lambdas.bridge import InvocationResult, UnknownFunctionError
+from aigw.local.lambdas.bridge import InvocationResult, RequestTooLargeError, UnknownFunctionError
 
 if TYPE_CHECKING:
     from aigw.local.runtime import LocalRuntime
@@ -401,6 +401,11 @@ class RestApi:
         except UnknownFunctionError:
             LOG.error("no function %s in the template", operation.function_arn)
             raise GatewayError("API_CONFIGURATION_ERROR") from None
+        except RequestTooLargeError as error:
+            # Lambda refused the event (body and request context) before the function ran;
+            # API Gateway answers with its own REQUEST_TOO_LARGE, as for a body over 10 MB.
+            LOG.warning("%s refused %d bytes: %s", operation.function_arn, error.size, error)
+            raise GatewayError("REQUEST_TOO_LARGE") from None
         timeout_ms = int(operation.integration.get("timeoutInMillis", 29000))
         if (time.perf_counter() - started) * 1000 > timeout_ms:
             raise GatewayError("INTEGRATION_TIMEOUT")

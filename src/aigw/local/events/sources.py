@@ -38,7 +38,13 @@ from moto.stepfunctions.parser.backend import execution as sfn_execution
 
 from aigw.local.events.pipes import PipePoller, PipeSpec
 from aigw.local.events.queues import QueueMapping, QueuePoller, matches_filters
-from aigw.local.lambdas.bridge import FailureHandler, FunctionThrottledError, LambdaBridge
+from aigw.local.lambdas.bridge import (
+    FailureHandler,
+    FunctionThrottledError,
+    LambdaBridge,
+    RequestTooLargeError,
+    check_request_size,
+)
 
 LOG = logging.getLogger("aigw.local.events")
 
@@ -199,7 +205,13 @@ class EventSources:
             self.bridge.invoke_async(function.function_arn, event)
             return b""
         try:
+            # The request's bytes as sent count (the event re-serialised is never larger).
+            check_request_size(len(body.encode() if isinstance(body, str) else body or b""))
             result = self.bridge.invoke(function.function_arn, event)
+        except RequestTooLargeError as error:
+            refused = JsonRESTError(error.code, str(error))
+            refused.code = error.status
+            raise refused from None
         except FunctionThrottledError as error:
             throttled = JsonRESTError("TooManyRequestsException", str(error))
             throttled.code = 429  # Lambda's status; callers' Retry sees Lambda.TooManyRequests…

@@ -61,6 +61,12 @@ ASYNC_ATTEMPTS = 3
 #: Execution environments (worker processes) a newer-Python function has at most.
 WORKERS_PER_FUNCTION = 4
 
+#: The most a synchronous invocation's request payload may have: Lambda refuses more
+#: ("Request must be smaller than 6291456 bytes for the InvokeFunction operation", 413)
+#: before the function runs
+#: (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+SYNC_REQUEST_PAYLOAD_BYTES = 6_291_456
+
 #: Called with the event, the last failed result and how many times it was tried, once an
 #: asynchronous invocation or a stream batch has used up its retries.
 FailureHandler = Callable[[Any, "InvocationResult", int], None]
@@ -163,6 +169,28 @@ class UnknownFunctionError(LookupError):
 class FunctionThrottledError(Exception):
     """The function is at its reserved concurrency (0: it never runs): Lambda's 429
     ``TooManyRequestsException`` (``ReservedFunctionConcurrentInvocationLimitExceeded``)."""
+
+
+class RequestTooLargeError(Exception):
+    """The invocation's payload is over Lambda's 6 MB for a synchronous request: Lambda
+    answers 413 ``RequestEntityTooLargeException`` and the function never runs (botocore
+    models the shape as ``RequestTooLargeException``; the code Lambda sends is this one)."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        super().__init__(
+            f"Request must be smaller than {SYNC_REQUEST_PAYLOAD_BYTES} bytes for the "
+            "InvokeFunction operation"
+        )
+
+
+def check_request_size(size: int) -> None:
+    """RequestTooLargeError if a synchronous request of ``size`` bytes is over the limit."""
+    if size > SYNC_REQUEST_PAYLOAD_BYTES:
+        raise RequestTooLargeError(size)
 
 
 @dataclass
@@ -385,7 +413,9 @@ class LambdaBridge:
 
     def invoke(self, name_or_arn: str, event: Any) -> InvocationResult:
         """Invoke synchronously (RequestResponse) and return what Lambda would return;
-        FunctionThrottledError when the function is at its reserved concurrency."""
+        FunctionThrottledError when the function is at its reserved concurrency,
+        RequestTooLargeError when the event, as compact JSON, is over Lambda's 6 MB."""
+        check_request_size(_json_size(event))
         reason = self._unavailable.get(name_or_arn.split(":$LATEST")[0])
         if reason is not None:
             message = f"{name_or_arn} is not run locally: {reason}"
@@ -554,6 +584,12 @@ class LambdaBridge:
         self._added_paths.clear()
 
 
+def _json_size(event: Any) -> int:
+    """The event's size as the smallest JSON an AWS caller sends it in (compact UTF-8)."""
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode(errors="surrogatepass"))  # a lone surrogate is sent escaped
+
+
 def _top_level_modules(directory: Path) -> list[str]:
     if not directory.is_dir():
         return []
@@ -688,6 +724,9 @@ class AsyncInvoker:
                 result = self._bridge.invoke(delivery.target, event)
             except UnknownFunctionError:
                 LOG.error("asynchronous invocation of unknown function %s", delivery.target)
+                return False
+            except RequestTooLargeError as error:
+                LOG.error("asynchronous invocation of %s refused: %s", delivery.target, error)
                 return False
             except FunctionThrottledError as error:
                 # Lambda keeps a throttled event and tries again (for up to 6 hours).
