@@ -751,17 +751,18 @@ def test_canary_wait_takes_real_time(fast_time: None) -> None:
 @pytest.mark.parametrize(
     "wait",
     [
-        {"Seconds": 30},
+        {"Seconds": 600},
         {"SecondsPath": "$.seconds"},
         {"TimestampPath": "$.at"},
     ],
 )
 def test_scaled_wait_is_short(fast_time: None, wait: dict[str, Any]) -> None:
-    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30))
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
     started = time.monotonic()
-    output(run(wait_for(**wait), {"seconds": 30, "at": at}))
-    # Unscaled this waits 30 s; the bound leaves room for a busy machine.
-    assert time.monotonic() - started < 10
+    output(run(wait_for(**wait), {"seconds": 600, "at": at}))
+    # Unscaled this waits 10 minutes, scaled 0.6 s: the bound tells them apart with room for a
+    # very busy machine (a 30 s wait against a 10 s bound took 14 s under a load of 12).
+    assert time.monotonic() - started < 120
 
 
 def test_scaled_retry_back_off_is_short(fast_time: None) -> None:
@@ -771,7 +772,7 @@ def test_scaled_retry_back_off_is_short(fast_time: None) -> None:
         Retry=[
             {
                 "ErrorEquals": ["States.ALL"],
-                "IntervalSeconds": 10,
+                "IntervalSeconds": 200,
                 "MaxAttempts": 2,
                 "BackoffRate": 2.0,
             }
@@ -779,8 +780,8 @@ def test_scaled_retry_back_off_is_short(fast_time: None) -> None:
     )
     started = time.monotonic()
     described = run(flaky)
-    # Unscaled the back-off alone is 10 s + 20 s; the bound leaves room for a busy machine.
-    assert time.monotonic() - started < 10
+    # Unscaled the back-off alone is 200 s + 400 s; the bound leaves room for a busy machine.
+    assert time.monotonic() - started < 120
     assert len([e for e in history(described["executionArn"]) if e["type"] == "TaskFailed"]) == 3
 
 
