@@ -11,6 +11,7 @@ import datetime
 import functools
 import hashlib
 import json
+import logging
 import re
 import time
 import uuid
@@ -34,7 +35,13 @@ from aigw_common.errors import (
 )
 from aigw_common.failures import classify
 from aigw_common.ids import is_job_id, new_job_id
-from aigw_common.jobs import RUN_PREFIX, RUN_RETENTION_SECONDS, AdmissionRefused, JobRepository
+from aigw_common.jobs import (
+    MAX_INLINE_RESULT_BYTES,
+    RUN_PREFIX,
+    RUN_RETENTION_SECONDS,
+    AdmissionRefused,
+    JobRepository,
+)
 from aigw_common.json_input import excerpt
 from aigw_common.lazy import LazyClient
 from aigw_common.llm import ModelCatalogue
@@ -70,6 +77,7 @@ UPLOAD_URL_SECONDS = 900
 PIPELINE_VERSION_SECONDS = 60
 RESULT_URL_SECONDS = 3600
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -491,6 +499,12 @@ class JobService:
         run_id = new_job_id()
         tenant = self.tenants.settings(tenant_id)
         _, options, prepared = self._prepare(tenant_id, run_id, name, request)
+        asked = (request.get("options") or {}).get("cache")
+        cache = self._cache_request(tenant_id, tenant, name, prepared, options, asked)
+        if cache is not None:
+            answered = self._run_from_cache(tenant_id, name, run_id, cache)
+            if answered is not None:
+                return answered
         now = utc_now()
         reservation = self._reservation(name, prepared, options, now)
         record = RUN_PREFIX + run_id
@@ -512,7 +526,7 @@ class JobService:
         except AdmissionRefused as refused:
             raise self._refusal(refused, tenant.limits, reservation) from None
         try:
-            return self._run_admitted(tenant_id, name, run_id, prepared, options)
+            return self._run_admitted(tenant_id, name, run_id, prepared, options, cache)
         except Exception:
             # Whatever went wrong after admission, the record ends so its slot comes back
             # now, not at its expiry (a no-op when the run's end was already written; should
@@ -528,6 +542,7 @@ class JobService:
         run_id: str,
         prepared: dict[str, Any],
         options: dict[str, Any],
+        cache: CacheRequest | None,
     ) -> dict[str, Any]:
         record = RUN_PREFIX + run_id
         execution_input = {
@@ -554,6 +569,8 @@ class JobService:
             output = json.loads(answer["output"])
             result = normalize(name, output, prepared, self._read_object)
             usage = measure(name, prepared, options, output, self.prices)
+            if cache is not None:
+                self._remember_run(tenant_id, name, run_id, cache, result)
             self.jobs.transition(tenant_id, record, JobStatus.SUCCEEDED, usage=usage.record())
             return {
                 "pipeline": name,
@@ -571,6 +588,63 @@ class JobService:
         if failure.retryable:
             raise UpstreamError(f"{failure.code}: {failure.message}")
         raise Unprocessable(f"{failure.code}: {failure.message}")
+
+    def _run_from_cache(
+        self, tenant_id: str, name: str, run_id: str, cache: CacheRequest
+    ) -> dict[str, Any] | None:
+        """A run answered from the cache (recorded SUCCEEDED with a $0 usage, settled as a
+        cache hit), or None on a miss."""
+        hit = self.cache.get(tenant_id, cache.key)
+        if hit is None:
+            return None
+        if hit.result is not None:
+            result = json.loads(hit.result)
+        else:
+            try:
+                result = json.loads(self._read_object(str(hit.result_key)))
+            except ClientError as error:
+                if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                    return None  # the result object expired before its entry: run it
+                raise UpstreamError("could not read the cached result; retry") from error
+        usage = cached_usage()
+        now = utc_now()
+        self.jobs.create(
+            Job(
+                tenant_id=tenant_id,
+                job_id=RUN_PREFIX + run_id,
+                pipeline=name,
+                status=JobStatus.SUCCEEDED,
+                created_at=now,
+                updated_at=now,
+                cached=True,
+            ),
+            input_summary={},
+            stored={"usage": usage.record()},
+            retention_seconds=RUN_RETENTION_SECONDS,
+        )
+        return {
+            "pipeline": name,
+            "status": "SUCCEEDED",
+            "result": result,
+            "usage": usage.api(),
+            "cached": True,
+        }
+
+    def _remember_run(
+        self, tenant_id: str, name: str, run_id: str, cache: CacheRequest, result: Any
+    ) -> None:
+        """A run's result into the cache, as finalize stores a job's: inline when small,
+        else as an object of its own. A failed write costs a later re-run, not this run."""
+        encoded = json.dumps(result, separators=(",", ":"))
+        try:
+            if len(encoded.encode()) <= MAX_INLINE_RESULT_BYTES:
+                self.cache.put(tenant_id, cache, pipeline=name, job_id=run_id, result=encoded)
+                return
+            key = f"results/{tenant_id}/{run_id}.json"
+            self._write_object(key, encoded.encode())
+            self.cache.put(tenant_id, cache, pipeline=name, job_id=run_id, result_key=key)
+        except ClientError as error:
+            logger.warning("result not cached: %s", error.response["Error"]["Code"])
 
     def _prepare(
         self, tenant_id: str, job_id: str, name: str, request: dict[str, Any]

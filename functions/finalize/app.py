@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from aigw_common.failures import classify
-from aigw_common.jobs import JobRepository
+from aigw_common.jobs import MAX_INLINE_RESULT_BYTES, JobRepository
 from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.metering import measure
 from aigw_common.models import JobStatus
@@ -26,9 +26,6 @@ from aigw_common.settings import load_settings
 logger = Logger()
 tracer = LazyTracer()
 metrics = Metrics()
-
-#: Larger results go to S3 and the job keeps their key (DynamoDB items stop at 400 KB).
-MAX_INLINE_RESULT_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True)

@@ -296,3 +296,46 @@ def test_given_a_result_too_large_for_dynamodb_then_the_hit_gets_its_own_copy_fr
     assert fetched.status_code == 200 and len(fetched.json()["entities"]) == 1200
     (entry,) = _entries(gateway, tenant.tenant_id)
     assert "result" not in entry and entry["result_key"]["S"].endswith(f"{first['job_id']}.json")
+
+
+def test_given_a_cached_run_when_run_again_then_the_result_at_once_for_0_and_counted_as_a_hit(
+    gateway: Gateway,
+) -> None:
+    tenant = _tenant(gateway)
+    body = {"input": {"text": _text()}, "options": {"cache": True}}
+    first = gateway.request("POST", "/run/text-insights", body, key=tenant.api_key)
+    assert first.status == 200, first.body
+    calls = _calls(gateway)
+
+    again = gateway.request("POST", "/run/text-insights", body, key=tenant.api_key)
+
+    assert again.status == 200, again.body
+    assert again.json()["cached"] is True
+    assert again.json()["result"] == first.json()["result"]
+    assert again.json()["usage"]["ai_cost_usd"] == 0
+    assert first.json()["usage"]["ai_cost_usd"] > 0 and not first.json().get("cached")
+    assert _calls(gateway) == calls
+    assert_documented_shape(again.json(), "RunResult")
+    deadline = time.monotonic() + 30
+    while (report := gateway.request("GET", "/usage", key=tenant.api_key).json())["jobs"] < 2:
+        assert time.monotonic() < deadline, report
+        time.sleep(0.05)
+    assert (report["jobs"], report["cache_hits"]) == (2, 1)
+
+
+def test_given_a_cached_job_then_the_identical_run_is_answered_from_it(gateway: Gateway) -> None:
+    tenant = _tenant(gateway)
+    text = _text()
+    job = _ran(gateway, "text-insights", {"text": text}, {"cache": True}, key=tenant.api_key)
+    calls = _calls(gateway)
+
+    run = gateway.request(
+        "POST",
+        "/run/text-insights",
+        {"input": {"text": text}, "options": {"cache": True}},
+        key=tenant.api_key,
+    )
+
+    assert run.status == 200 and run.json()["cached"] is True
+    assert run.json()["result"] == job["result"]
+    assert _calls(gateway) == calls

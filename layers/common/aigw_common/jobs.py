@@ -34,6 +34,9 @@ RUN_RETENTION_SECONDS = 24 * 3600
 CONFLICT_ATTEMPTS = 6
 #: How long a finished job stays readable (DynamoDB TTL on ``expires_at``).
 RETENTION_SECONDS = 30 * 24 * 3600
+#: Larger results go to S3 and the job (or cache entry) keeps their key: DynamoDB items
+#: stop at 400 KB.
+MAX_INLINE_RESULT_BYTES = 32 * 1024
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

@@ -387,6 +387,7 @@ class RunResult(BaseModel):
     status: Literal["SUCCEEDED"]
     result: dict[str, Any]
     usage: Usage
+    cached: bool | None = None
 
 
 class UsageGroup(BaseModel):
