@@ -71,3 +71,87 @@ def test_given_state_written_at_import_then_every_invocation_starts_from_it() ->
     assert inside == {"service": "payments", "request": "r-1"}
     assert second == {"service": "payments"}
     assert dict(shared) == {"service": "payments"}
+
+
+def _api_event(path: str, tenant: str) -> dict[str, Any]:
+    return {
+        "resource": "/jobs/{job_id}",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "pathParameters": {"job_id": path.rsplit("/", 1)[-1]},
+        "requestContext": {"authorizer": {"tenant_id": tenant}, "requestId": tenant},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def test_given_two_concurrent_api_requests_then_each_handler_sees_its_own_request() -> None:
+    """Each request reads its own event (its authorizer's tenant) and path parameters, as in
+    separate sandboxes. The event handler keeps the request on a class attribute and the path
+    parameters in the app's context: shared, one tenant's request was served as another's."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    sandbox_state.install()
+    app = APIGatewayRestResolver()
+    both_in = threading.Barrier(2)
+
+    @app.get("/jobs/<job_id>")
+    def get_job(job_id: str) -> dict[str, Any]:
+        both_in.wait(5)  # the other request has been resolved too
+        tenant = app.current_event.request_context.authorizer["tenant_id"]
+        return {"tenant": tenant, "job_id": job_id, "args": app.context.get("_route_args")}
+
+    answers: dict[str, Any] = {}
+
+    def request(tenant: str, job_id: str) -> None:
+        with sandbox_state.invocation_scope():
+            answers[tenant] = json.loads(
+                app.resolve(_api_event(f"/jobs/{job_id}", tenant), {})["body"]
+            )
+
+    threads = [
+        threading.Thread(target=request, args=("tenant-a", "job-a")),
+        threading.Thread(target=request, args=("tenant-b", "job-b")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers["tenant-a"] == {
+        "tenant": "tenant-a",
+        "job_id": "job-a",
+        "args": {"job_id": "job-a"},
+    }
+    assert answers["tenant-b"] == {
+        "tenant": "tenant-b",
+        "job_id": "job-b",
+        "args": {"job_id": "job-b"},
+    }
+
+
+def test_given_two_concurrent_invocations_then_each_logs_its_own_keys(capsys: Any) -> None:
+    """The Logger's appended keys (the request id, a tenant) are the invocation's own."""
+    from aws_lambda_powertools import Logger
+
+    sandbox_state.install()
+    logger = Logger(service="sandbox")
+    both_appended = threading.Barrier(2)
+
+    def invocation(tenant: str) -> None:
+        with sandbox_state.invocation_scope():
+            logger.append_keys(tenant_id=tenant)
+            both_appended.wait(5)
+            logger.info("served", extra={"who": tenant})
+
+    threads = [threading.Thread(target=invocation, args=(t,)) for t in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert sorted((line["who"], line["tenant_id"]) for line in lines) == [("a", "a"), ("b", "b")]
