@@ -4,7 +4,6 @@ and GET /v1/usage reports it by day, pipeline or service."""
 
 from __future__ import annotations
 
-import datetime
 import json
 from typing import Any
 
@@ -14,7 +13,6 @@ from conftest import ROOT, Gateway, assert_documented_shape
 from aigw.local.services.providers import ServiceError
 from aigw.tenants import NewTenant
 
-TODAY = datetime.datetime.now(datetime.UTC).date().isoformat()
 FEATURES = {
     "tenure_months": 3,
     "monthly_charges": 89.5,
@@ -50,14 +48,16 @@ def test_given_jobs_of_two_pipelines_then_usage_adds_them_up_by_day_pipeline_and
     prediction = run_job(gateway, tenant, "predict", {"model": "churn", "features": FEATURES})
     assert [job["status"] for job in [*texts, prediction]] == ["SUCCEEDED"] * 3, texts
     cost = sum(job["usage"]["ai_cost_usd"] for job in [*texts, prediction])
+    # The day the jobs ran (taken at import, a full run crossing midnight UTC failed here).
+    today = prediction["updated_at"][:10]
 
     by_day = usage(gateway, tenant)
-    by_pipeline = usage(gateway, tenant, group_by="pipeline", **{"from": TODAY, "to": TODAY})
+    by_pipeline = usage(gateway, tenant, group_by="pipeline", **{"from": today, "to": today})
     by_service = usage(gateway, tenant, group_by="service")
 
     assert by_day["jobs"] == 3 and by_day["failed"] == 0 and by_day["currency"] == "USD"
     assert by_day["cost_usd"] == pytest.approx(cost)
-    assert [(g["key"], g["jobs"]) for g in by_day["groups"]] == [(TODAY, 3)]
+    assert [(g["key"], g["jobs"]) for g in by_day["groups"]] == [(today, 3)]
     assert by_day["month_to_date_usd"] == pytest.approx(cost)
     assert by_day["month_reserved_usd"] == pytest.approx(0)
     pipelines = {g["key"]: g for g in by_pipeline["groups"]}
