@@ -41,6 +41,7 @@ from aigw_common.jobs import (
     RUN_RETENTION_SECONDS,
     AdmissionRefused,
     JobRepository,
+    sweep_fields,
 )
 from aigw_common.json_input import excerpt
 from aigw_common.lazy import LazyClient
@@ -85,6 +86,9 @@ class Settings:
     jobs_table: str
     documents_bucket: str
     job_runner_arn: str
+    express_job_runner_arn: str
+    #: The pipelines whose jobs run on the Express runner (comma-separated).
+    express_job_pipelines: str
     text_insights_arn: str
     document_insights_arn: str
     image_insights_arn: str
@@ -102,6 +106,9 @@ class Settings:
 
     def state_machine(self, pipeline: str) -> str:
         return getattr(self, pipeline.replace("-", "_") + "_arn")
+
+    def runs_on_express(self, pipeline: str) -> bool:
+        return pipeline in self.express_job_pipelines.split(",")
 
 
 class JobService:
@@ -223,6 +230,8 @@ class JobService:
             stored: dict[str, Any] = {"reservation": reservation.record()}
             if cache is not None:
                 stored["cache"] = cache.record()  # finalize stores the result under it
+            if self.settings.runs_on_express(name):
+                stored.update(sweep_fields(job_id, datetime.datetime.now(datetime.UTC)))
             try:
                 job, _ = self.jobs.create(
                     Job(
@@ -243,7 +252,8 @@ class JobService:
                 raise self._refusal(refused, tenant.limits, reservation) from None
         if job.status is JobStatus.QUEUED:
             # Also on a replay: if the first request's start was lost, this one starts the
-            # job; the execution name (tenant + job) makes a second start a no-op.
+            # job; on job-runner the execution name (tenant + job) makes a second start a
+            # no-op, on the Express runner it runs again and the conditional writes keep one end.
             self._start(job, prepared, options)
         links = {"self": f"/v1/jobs/{job.job_id}"}
         if job.cached:
@@ -320,17 +330,22 @@ class JobService:
         return created
 
     def _start(self, job: Job, prepared: dict[str, Any], options: dict[str, Any]) -> None:
-        execution_input = {
-            "tenant_id": job.tenant_id,
-            "job_id": job.job_id,
+        run = {"tenant_id": job.tenant_id, "job_id": job.job_id}
+        pipeline = {
             "pipeline_name": job.pipeline,
             "state_machine_arn": self.settings.state_machine(job.pipeline),
-            "input": prepared,
-            "options": options,
         }
+        if self.settings.runs_on_express(job.pipeline):
+            # The pipeline's own input is a separate object: StartSyncExecution takes it as
+            # one string (States.JsonToString), with nothing else of the runner's input.
+            runner = self.settings.express_job_runner_arn
+            execution_input = {**pipeline, "run": {**run, "input": prepared, "options": options}}
+        else:
+            runner = self.settings.job_runner_arn
+            execution_input = {**run, **pipeline, "input": prepared, "options": options}
         try:
             self.sfn.start_execution(
-                stateMachineArn=self.settings.job_runner_arn,
+                stateMachineArn=runner,
                 name=execution_name(job.tenant_id, job.job_id),
                 input=json.dumps(execution_input),
             )
@@ -463,7 +478,11 @@ class JobService:
         if job.status.terminal:
             raise Conflict(f"job {job_id} already ended {job.status.value}")
         if self.jobs.transition(tenant_id, job_id, JobStatus.CANCELLED):
-            self._stop(tenant_id, job_id)
+            # StopExecution does not apply to Express executions: the job's CANCELLED
+            # status is the cancel, and the execution's later writes, all conditional on
+            # QUEUED or RUNNING, change nothing.
+            if not self.settings.runs_on_express(job.pipeline):
+                self._stop(tenant_id, job_id)
             return self._job(tenant_id, job_id).to_api()
         job = self._job(tenant_id, job_id)  # it ended while we were cancelling
         if job.status is JobStatus.CANCELLED:

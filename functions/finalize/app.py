@@ -113,12 +113,22 @@ def _remember(
 
 def fail(event: dict[str, Any]) -> dict[str, Any]:
     failure = event.get("failure") or {}
-    error = classify(
-        failure.get("Error"),
-        failure.get("Cause"),
-        history=_history,
-        execution_arn=event.get("execution_arn"),
-    )
+    if "Status" in failure:
+        # express-job-runner's pipeline ended badly: its StartSyncExecution answer (a
+        # timed-out one has no Error). Express executions keep no history to find the
+        # step in, so the step is the runner's, as for an Express pipeline under job-runner.
+        timed_out = failure["Status"] == "TIMED_OUT" and not failure.get("Error")
+        error = classify(
+            "States.Timeout" if timed_out else failure.get("Error"), failure.get("Cause")
+        )
+        error = error.model_copy(update={"step": "RunPipeline"})
+    else:
+        error = classify(
+            failure.get("Error"),
+            failure.get("Cause"),
+            history=_history,
+            execution_arn=event.get("execution_arn"),
+        )
     stored = jobs.transition(
         event["tenant_id"],
         event["job_id"],

@@ -1,9 +1,15 @@
-"""Marks jobs whose job-runner execution ended FAILED, TIMED_OUT or ABORTED outside the
-workflow's own failure path, so no job stays RUNNING forever. Conditional writes make it
-a no-op for jobs the workflow already ended."""
+"""Ends jobs whose execution ended without ending them, so no job stays RUNNING forever:
+
+- job-runner (Standard) executions that end FAILED, TIMED_OUT or ABORTED send an EventBridge
+  status-change event, and the job is marked from it;
+- Express executions send none (and keep no history to ask), so once a minute a scheduled
+  sweep ends every job of the Express runner still open past its deadline (TIMED_OUT).
+
+Conditional writes make both a no-op for jobs the workflow already ended."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -46,9 +52,34 @@ def reconcile(detail: dict[str, Any]) -> bool:
     return jobs.transition(tenant_id, job_id, JobStatus.FAILED, error=error.model_dump())
 
 
+#: What a swept job's error says: its execution is gone, so no more is known.
+LOST = JobError(
+    code="Timeout",
+    message="the job's Express execution ended without recording the job's end "
+    "(it ran out of time or stopped); submitting it again is safe",
+    retryable=True,
+)
+
+
+def sweep(now: datetime.datetime) -> int:
+    """End every Express-run job still open past its deadline; returns how many it ended."""
+    ended = 0
+    for tenant_id, job_id in jobs.overdue(now):
+        if jobs.transition(tenant_id, job_id, JobStatus.TIMED_OUT, error=LOST.model_dump()):
+            ended += 1
+        else:
+            jobs.leave_sweep(tenant_id, job_id)  # it ended meanwhile, by its own writes
+    return ended
+
+
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("detail-type") == "Scheduled Event":
+        ended = sweep(datetime.datetime.now(datetime.UTC))
+        if ended:
+            logger.warning("ended jobs whose Express execution was lost", extra={"jobs": ended})
+        return {"ended": ended}
     changed = reconcile(event["detail"])
     logger.info("reconciled", extra={"status": event["detail"]["status"], "changed": changed})
     return {"changed": changed}

@@ -151,8 +151,9 @@ class Gateway:
         raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
 
 
-@pytest.fixture(scope="module")
-def gateway() -> Iterator[Gateway]:
+@contextmanager
+def open_gateway(**parameters: str) -> Iterator[Gateway]:
+    """The template deployed with ``parameters`` over the test defaults."""
     # Tests poll quickly; the throttle itself is tested in tests/runtime/test_rest_api.py.
     generous = {
         "TenantThrottleRate": "1000",
@@ -160,7 +161,8 @@ def gateway() -> Iterator[Gateway]:
         "StageThrottleRate": "1000",
         "StageThrottleBurst": "2000",
     }
-    with LocalRuntime(ROOT / "template.yaml", time_scale=0.001, parameters=generous) as runtime:
+    template = ROOT / "template.yaml"
+    with LocalRuntime(template, time_scale=0.001, parameters=generous | parameters) as runtime:
         fakes = FakeServices(runtime).install()
         tenant = create_tenant(
             runtime.client("dynamodb"), runtime.physical_id("TenantsTable"), "acme"
@@ -169,3 +171,9 @@ def gateway() -> Iterator[Gateway]:
             yield Gateway(runtime, RestApi.from_runtime(runtime), fakes, tenant)
         finally:
             fakes.uninstall()  # providers are process-wide: leave none behind
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    with open_gateway() as gateway:
+        yield gateway

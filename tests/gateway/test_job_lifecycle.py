@@ -1,5 +1,9 @@
 """Jobs through their whole life: every pipeline, faults, cancellation, reconciliation and
-the notifications (SNS and WebSocket) that follow each status change."""
+the notifications (SNS and WebSocket) that follow each status change.
+
+Every test runs on both job paths: ``express`` (the template's default: text, image and
+predict jobs on express-job-runner, document jobs on job-runner) and ``standard`` (every job
+on the Standard job-runner, ``ExpressJobPipelines`` empty)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Gateway, assert_documented_shape, png
+from conftest import Gateway, assert_documented_shape, open_gateway, png
 
 from aigw.local.services.providers import ServiceError
 
@@ -54,6 +58,18 @@ def _received(gateway: Gateway, queue_url: str, job_id: str) -> list[dict[str, A
                 attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
                 found.append({"event": event, "attributes": attributes})
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture(scope="module", params=["express", "standard"])
+def job_path(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def gateway(job_path: str) -> Iterator[Gateway]:
+    parameters = {} if job_path == "express" else {"ExpressJobPipelines": ""}
+    with open_gateway(**parameters) as gateway:
+        yield gateway
 
 
 def _override(gateway: Gateway, service: str, operation: str, provider: Any) -> Any:
@@ -329,7 +345,7 @@ def test_given_a_throttled_service_when_retried_then_the_job_succeeds(gateway: G
 
 
 def test_given_a_service_failing_with_5xx_then_the_job_fails_as_retryable(
-    gateway: Gateway,
+    gateway: Gateway, job_path: str
 ) -> None:
     def broken(params: dict[str, Any]) -> dict[str, Any]:
         raise ServiceError("InternalServerException", "service broke")
@@ -342,8 +358,9 @@ def test_given_a_service_failing_with_5xx_then_the_job_fails_as_retryable(
     assert job["status"] == "FAILED"
     assert job["error"]["code"] == "ServiceUnavailable"
     assert job["error"]["retryable"] is True
-    # Locally Express executions keep a history; on AWS the step would be "RunPipeline".
-    assert job["error"]["step"] == "Entities"
+    # Under job-runner, locally the Express child keeps a history (on AWS it has none and
+    # the step is "RunPipeline"); express-job-runner reads no history, on AWS or here.
+    assert job["error"]["step"] == ("Entities" if job_path == "standard" else "RunPipeline")
 
 
 def test_given_a_validation_error_from_a_service_then_no_retry_and_a_clear_code(
@@ -453,6 +470,63 @@ def test_given_an_execution_stopped_outside_the_api_then_the_reconciler_marks_th
     ][-4:]
     assert described["status"] == "ABORTED", events
     assert job["status"] == "CANCELLED"
+
+
+def test_given_a_running_text_job_when_cancelled_then_it_stays_cancelled_after_its_run_ends(
+    gateway: Gateway, events_queue: str
+) -> None:
+    """Given a text job held in its first AI call, when it is cancelled and its execution
+    then finishes, then it stays CANCELLED with no result (an Express execution cannot be
+    stopped: its later writes are conditional), and the events end with CANCELLED."""
+    with gateway.held():
+        job_id = gateway.submit("text-insights", {"text": "cancel me while I run"})
+        gateway.running(job_id)
+        answer = gateway.request("DELETE", f"/jobs/{job_id}")
+
+    job = gateway.request("GET", f"/jobs/{job_id}").json()
+    assert answer.status == 200 and answer.json()["status"] == "CANCELLED"
+    assert job["status"] == "CANCELLED" and "result" not in job
+    statuses = [e["event"]["status"] for e in _received(gateway, events_queue, job_id)]
+    assert statuses == ["QUEUED", "RUNNING", "CANCELLED"]
+
+
+def test_given_a_job_past_the_express_deadline_when_swept_then_only_an_express_one_times_out(
+    gateway: Gateway, job_path: str, events_queue: str
+) -> None:
+    """Given a running text job past the Express deadline (on AWS, Express would have ended
+    its execution at 5 minutes without the job's terminal write), when the reconciler's
+    scheduled sweep runs, then on express-job-runner the job is TIMED_OUT for good (a
+    retryable Timeout; the execution's late end changes nothing), and under job-runner,
+    which EventBridge reconciles, the sweep leaves it to finish."""
+    jobs_table = gateway.runtime.physical_id("JobsTable")
+    dynamodb = gateway.runtime.client("dynamodb")
+    with gateway.held():
+        job_id = gateway.submit("text-insights", {"text": "a run that loses its execution"})
+        gateway.running(job_id)
+        key = {"tenant_id": {"S": gateway.tenant.tenant_id}, "job_id": {"S": job_id}}
+        dynamodb.update_item(
+            TableName=jobs_table,
+            Key=key,
+            UpdateExpression="SET sweep_at = :past",
+            ExpressionAttributeValues={":past": {"S": "2000-01-01T00:00:00.000000Z"}},
+        )
+        swept = gateway.runtime.bridge.invoke(
+            gateway.runtime.physical_id("ReconcilerFunction"),
+            {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}},
+        )
+
+    job = gateway.wait(job_id)
+    statuses = [e["event"]["status"] for e in _received(gateway, events_queue, job_id)]
+    if job_path == "standard":
+        assert swept.json() == {"ended": 0}
+        assert job["status"] == "SUCCEEDED" and statuses == ["QUEUED", "RUNNING", "SUCCEEDED"]
+        return
+    assert swept.json() == {"ended": 1}
+    assert job["status"] == "TIMED_OUT" and "result" not in job
+    assert job["error"]["code"] == "Timeout" and job["error"]["retryable"] is True
+    item = dynamodb.get_item(TableName=jobs_table, Key=key, ConsistentRead=True)["Item"]
+    assert "sweep_at" not in item and "sweep_shard" not in item
+    assert statuses == ["QUEUED", "RUNNING", "TIMED_OUT"]
 
 
 def test_given_a_result_too_large_to_keep_inline_then_a_result_url_serves_it(

@@ -10,6 +10,7 @@ test_predict_pipeline.py and test_llm_pipelines.py.)
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, Gateway
 
-from aigw_common.jobs import from_item
+from aigw_common.jobs import from_item, sweep_fields
 
 EVENTS = ROOT / "events"
 TENANT = "acme"
@@ -174,6 +175,35 @@ def test_given_the_reconciler_sample_then_the_stuck_document_job_fails_as_timed_
     job = stored_job(gateway, DOCUMENT_JOB)
     assert job["status"] == "FAILED"
     assert job["error"]["code"] == "Timeout"
+
+
+def test_given_the_sweep_sample_then_a_lost_express_job_times_out_and_leaves_the_index(
+    gateway: Gateway,
+) -> None:
+    """Given a text job of the Express runner, RUNNING past its deadline (its execution
+    gone), when the scheduled sweep runs, then it is TIMED_OUT with a retryable Timeout and
+    no longer in the sweep index; a second sweep changes nothing."""
+    job_id = "01HX0K2M4P6R8T0V2X4Z6B8D0F"
+    seed_job(gateway, job_id, "text-insights", "RUNNING")
+    gone = datetime.datetime(2024, 5, 3, 10, 32, 41, tzinfo=datetime.UTC)
+    gateway.runtime.client("dynamodb").update_item(
+        TableName=table(gateway, "JobsTable"),
+        Key={"tenant_id": {"S": TENANT}, "job_id": {"S": job_id}},
+        UpdateExpression="SET sweep_shard = :shard, sweep_at = :at",
+        ExpressionAttributeValues={
+            ":shard": {"S": sweep_fields(job_id, gone)["sweep_shard"]},
+            ":at": {"S": sweep_fields(job_id, gone)["sweep_at"]},
+        },
+    )
+
+    first = invoke(gateway, "ReconcilerFunction", sample("reconciler_sweep.json"))
+    again = invoke(gateway, "ReconcilerFunction", sample("reconciler_sweep.json"))
+
+    assert first == {"ended": 1} and again == {"ended": 0}
+    job = stored_job(gateway, job_id)
+    assert job["status"] == "TIMED_OUT"
+    assert job["error"]["code"] == "Timeout" and job["error"]["retryable"] is True
+    assert "sweep_shard" not in job and "sweep_at" not in job
 
 
 # ---------------------------------------------------------------------------- events and push

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import random
 import time
+import zlib
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +40,14 @@ RETENTION_SECONDS = 30 * 24 * 3600
 #: Larger results go to S3 and the job (or cache entry) keeps their key: DynamoDB items
 #: stop at 400 KB.
 MAX_INLINE_RESULT_BYTES = 32 * 1024
+#: An Express execution lasts 5 minutes at most: a job of the Express runner still open a
+#: minute after that has lost its execution (timed out, crashed before its terminal write),
+#: and the reconciler's sweep ends it.
+EXPRESS_DEADLINE_SECONDS = 5 * 60 + 60
+#: The sweep index's partitions (``express#0`` ...): open Express jobs spread over several
+#: partition keys, so no one key takes every job's writes.
+SWEEP_SHARDS = 8
+SWEEP_INDEX = "ExpressSweepIndex"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -284,6 +295,8 @@ class JobRepository:
         # actions one by one while reads go on, so a reader that sees the new status must
         # already see the result and usage that come with it.
         sets += ["#updated = :now", "#status = :status"]
+        # An ended job leaves the sparse sweep index (it held only Express jobs still open).
+        removes = " REMOVE sweep_shard, sweep_at" if status.terminal else ""
         placeholders = []
         for index, previous in enumerate(allowed):
             values[f":from{index}"] = previous.value
@@ -292,7 +305,7 @@ class JobRepository:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=_to_item({"tenant_id": tenant_id, "job_id": job_id}),
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression="SET " + ", ".join(sets) + removes,
                 ConditionExpression=f"#status IN ({', '.join(placeholders)})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_item(values),
@@ -302,6 +315,50 @@ class JobRepository:
                 return False
             raise
         return True
+
+    # ------------------------------------------------------------------ sweep
+    def overdue(self, now: datetime.datetime) -> Iterator[tuple[str, str]]:
+        """``(tenant_id, job_id)`` of every Express-run job still open past its deadline."""
+        cutoff = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for shard in range(SWEEP_SHARDS):
+            query: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": SWEEP_INDEX,
+                "KeyConditionExpression": "sweep_shard = :shard AND sweep_at < :cutoff",
+                "ExpressionAttributeValues": _to_item(
+                    {":shard": f"express#{shard}", ":cutoff": cutoff}
+                ),
+            }
+            while True:
+                page = self.client.query(**query)
+                for item in page.get("Items", []):
+                    yield item["tenant_id"]["S"], item["job_id"]["S"]
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def leave_sweep(self, tenant_id: str, job_id: str) -> None:
+        """Take an ended job out of the sweep index (its end was written without it)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_to_item({"tenant_id": tenant_id, "job_id": job_id}),
+                UpdateExpression="REMOVE sweep_shard, sweep_at",
+                ConditionExpression="attribute_exists(job_id)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # else it has expired meanwhile: nothing left to take out
+
+
+def sweep_fields(job_id: str, started: datetime.datetime) -> dict[str, str]:
+    """What puts a job of the Express runner in the sweep index: its shard and the time
+    after which it counts as lost. The job's terminal write removes both."""
+    deadline = started + datetime.timedelta(seconds=EXPRESS_DEADLINE_SECONDS)
+    return {
+        "sweep_shard": f"express#{zlib.crc32(job_id.encode()) % SWEEP_SHARDS}",
+        "sweep_at": deadline.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
 
 
 def _encode_token(job_id: str) -> str:
