@@ -262,6 +262,8 @@ def baseline_template(
     machines = Machines(template, base_dir)
     definition, substitutions = baseline_definition(pipeline, machines)
     resources = template["Resources"]
+    # The usual design runs every job in its one Standard workflow.
+    template["Parameters"]["ExpressJobPipelines"]["Default"] = ""
     runner = resources[RUNNER]["Properties"]
     runner.pop("DefinitionUri")
     runner["Definition"] = definition

@@ -12,6 +12,8 @@ units, SNS publishes, S3 requests and the AI services' units. The synchronous pa
 
 The usual design (:mod:`bench.baseline`) is generated from our ASL and run the same way in
 the same process: one deployment per pipeline, the same jobs, the same meter and prices.
+So is the previous design, ours with every job on the Standard job-runner (the template's
+``ExpressJobPipelines`` empty), for the workloads that now run Express-first.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from baseline import PIPELINE_MACHINES, baseline_template, count_states
 from meter import Call, Invocation, Meter, bench_calls
 from prices import price
+from samtranslator.yaml_helper import yaml_parse
 
 from aigw.local.apis.rest_api import Request, RestApi
 from aigw.local.runtime import LocalRuntime
@@ -46,6 +49,9 @@ GENEROUS = {
 EXPRESS_GB = 64 / 1024
 LAMBDA_X86_GB_SECOND = 0.0000166667
 GATEWAY = ("Step Functions", "Lambda", "DynamoDB", "SNS")
+RUNNERS = ("JobRunnerStateMachine", "ExpressJobRunnerStateMachine")
+#: The previous design: every job on the Standard job-runner.
+STANDARD_RUNNER = {"ExpressJobPipelines": ""}
 ALSO_PAID = ("API Gateway", "S3")
 AI = ("Comprehend", "Translate", "Textract", "Rekognition", "SageMaker")
 #: What metering and limits add to a job (issue 12): the Usage table's counters and
@@ -164,11 +170,19 @@ class Measurement:
 class Deployment:
     """One template on the offline runtime with the simulated services and the meter."""
 
-    def __init__(self, design: str, template: Path, meter: Meter, service_s: float) -> None:
+    def __init__(
+        self,
+        design: str,
+        template: Path,
+        meter: Meter,
+        service_s: float,
+        parameters: dict[str, str] | None = None,
+    ) -> None:
         self.design, self.template, self.meter, self.service_s = design, template, meter, service_s
+        self.parameters = GENEROUS | (parameters or {})
 
     def __enter__(self) -> Deployment:
-        self.runtime = LocalRuntime(self.template, parameters=GENEROUS).start()
+        self.runtime = LocalRuntime(self.template, parameters=self.parameters).start()
         simulated.install(self.runtime.providers, self.service_s)
         self.meter.attach(self.runtime)
         self.api = RestApi.from_runtime(self.runtime)
@@ -255,11 +269,8 @@ class Deployment:
             ]
             if all(d["status"] != "RUNNING" for d in described) and (path == "sync" or new):
                 if path == "job":
-                    runner = [
-                        d
-                        for d in described
-                        if d["stateMachineArn"] == self.machines["JobRunnerStateMachine"]
-                    ]
+                    runners = {self.machines[r] for r in RUNNERS if r in self.machines}
+                    runner = [d for d in described if d["stateMachineArn"] in runners]
                     status = runner[0]["status"] if runner else "NO RUNNER"
                 self.runtime.drain(30)
                 return status
@@ -438,9 +449,10 @@ def run_design(
     service_s: float,
     runs: int,
     paths: tuple[str, ...] = ("job", "sync"),
+    parameters: dict[str, str] | None = None,
 ) -> list[Result]:
     results = []
-    with Deployment(design, template, meter, service_s) as deployment:
+    with Deployment(design, template, meter, service_s, parameters) as deployment:
         for workload in workloads:
             for path in paths:
                 if path == "sync" and not workload.sync:
@@ -466,6 +478,17 @@ def run(service_ms: float = 150.0, runs: int = 3, out_dir: Path | None = None) -
     started = time.perf_counter()
     try:
         ours = run_design("aigw", TEMPLATE, WORKLOADS, meter, service_s, runs)
+        express_first = [w for w in WORKLOADS if w.pipeline in _express_pipelines()]
+        standard = run_design(
+            "aigw-standard",
+            TEMPLATE,
+            express_first,
+            meter,
+            service_s,
+            runs,
+            paths=("job",),
+            parameters=STANDARD_RUNNER,
+        )
         baseline: list[Result] = []
         definitions: dict[str, dict[str, Any]] = {}
         with tempfile.TemporaryDirectory(prefix="aigw-baseline-") as tmp:
@@ -489,6 +512,7 @@ def run(service_ms: float = 150.0, runs: int = 3, out_dir: Path | None = None) -
         "runs": runs,
         "seconds": time.perf_counter() - started,
         "ours": ours,
+        "standard": standard,
         "baseline": baseline,
         "baseline_states": {p: count_states(d) for p, d in definitions.items()},
         "workloads": WORKLOADS,
@@ -499,6 +523,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     """Per workload and path: units and dollars per 1,000 jobs (median run), both designs."""
     rows = []
     usual = {(r.workload, r.path): r for r in results["baseline"]}
+    previous = {(r.workload, r.path): r for r in results.get("standard", [])}
     for result in results["ours"]:
         measurement, priced = result.median()
         row: dict[str, Any] = {
@@ -511,8 +536,18 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             m2, p2 = other.median()
             row["usual"] = _row(m2, p2)
             row["ratio"] = priced.gateway / p2.gateway if p2.gateway else math.nan
+        before = previous.get((result.workload, result.path))
+        if before is not None:
+            m3, p3 = before.median()
+            row["standard"] = _row(m3, p3)
         rows.append(row)
     return {"rows": rows}
+
+
+def _express_pipelines() -> list[str]:
+    """The pipelines the template runs Express-first by default."""
+    template = yaml_parse(TEMPLATE.read_text())
+    return str(template["Parameters"]["ExpressJobPipelines"]["Default"]).split(",")
 
 
 def _row(m: Measurement, p: Priced) -> dict[str, Any]:
