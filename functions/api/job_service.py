@@ -253,7 +253,8 @@ class JobService:
         if job.status is JobStatus.QUEUED:
             # Also on a replay: if the first request's start was lost, this one starts the
             # job; on job-runner the execution name (tenant + job) makes a second start a
-            # no-op, on the Express runner it runs again and the conditional writes keep one end.
+            # no-op; on the Express runner a second execution starts, finds the job RUNNING
+            # under another execution and runs nothing.
             self._start(job, prepared, options)
         links = {"self": f"/v1/jobs/{job.job_id}"}
         if job.cached:
