@@ -69,9 +69,10 @@ def _asl_sdk_operations() -> set[tuple[str, str]]:
             if isinstance(resource, str) and resource.startswith("arn:aws:states:::aws-sdk:"):
                 service, action = resource.removeprefix("arn:aws:states:::aws-sdk:").split(":")
                 action = action.split(".")[0]
-                # text-insights stores each chunk's answers in the gateway's bucket: storage,
-                # not an AI call a job is billed for (bench/ prices the gateway's own costs).
-                if service != "s3":
+                # text-insights stores each chunk's answers in the gateway's bucket, and
+                # express-job-runner starts its pipeline (sfn): the gateway's own costs, not
+                # AI calls a job is billed for (bench/ prices those).
+                if service not in ("s3", "sfn"):
                     found.add((names[service], action[:1].upper() + action[1:]))
             for value in node.values():
                 walk(value)
