@@ -24,9 +24,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from aigw_common.errors import Conflict, InvalidInput, NotFound, UpstreamError
+from aigw_common.job_status import JobStatus, utc_now
 from aigw_common.json_input import excerpt
 from aigw_common.lazy import LazyClient
-from aigw_common.models import JobStatus, utc_now
 from aigw_common.pipelines import catalogue
 from aigw_common.settings import load_settings
 

@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from aigw_common.failures import classify
+from aigw_common.job_status import JobStatus
 from aigw_common.jobs import MAX_INLINE_RESULT_BYTES, JobRepository
 from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.metering import measure
-from aigw_common.models import JobStatus
 from aigw_common.pipelines import normalize
 from aigw_common.pricing import price_table
 from aigw_common.result_cache import CacheRequest, ResultCache

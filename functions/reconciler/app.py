@@ -18,9 +18,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aigw_common.failures import classify
+from aigw_common.job_status import JobStatus
 from aigw_common.jobs import JobRepository
 from aigw_common.lazy import LazyClient, LazyTracer
-from aigw_common.models import JobError, JobStatus
 from aigw_common.settings import load_settings
 
 logger = Logger()
@@ -36,6 +36,24 @@ settings = load_settings(Settings)
 jobs = JobRepository(settings.jobs_table, LazyClient("dynamodb"))
 
 
+#: The stored errors (``JobError.model_dump()``'s shape) of a job whose execution timed
+#: out, and of a swept job, whose execution is gone, so no more is known. Plain dicts: the
+#: pydantic model is imported only where a failure is classified (aigw_common.failures).
+EXECUTION_TIMED_OUT = {
+    "code": "Timeout",
+    "message": "the job did not finish in time",
+    "step": None,
+    "retryable": True,
+}
+LOST = {
+    "code": "Timeout",
+    "message": "the job's Express execution ended without recording the job's end "
+    "(it ran out of time or stopped); submitting it again is safe",
+    "step": None,
+    "retryable": True,
+}
+
+
 def reconcile(detail: dict[str, Any]) -> bool:
     execution_input = json.loads(detail.get("input") or "{}")
     tenant_id, job_id = execution_input.get("tenant_id"), execution_input.get("job_id")
@@ -46,26 +64,16 @@ def reconcile(detail: dict[str, Any]) -> bool:
     if status == "ABORTED":
         return jobs.transition(tenant_id, job_id, JobStatus.CANCELLED)
     if status == "TIMED_OUT":
-        error = JobError(code="Timeout", message="the job did not finish in time", retryable=True)
-        return jobs.transition(tenant_id, job_id, JobStatus.TIMED_OUT, error=error.model_dump())
+        return jobs.transition(tenant_id, job_id, JobStatus.TIMED_OUT, error=EXECUTION_TIMED_OUT)
     error = classify(detail.get("error"), detail.get("cause"))
     return jobs.transition(tenant_id, job_id, JobStatus.FAILED, error=error.model_dump())
-
-
-#: What a swept job's error says: its execution is gone, so no more is known.
-LOST = JobError(
-    code="Timeout",
-    message="the job's Express execution ended without recording the job's end "
-    "(it ran out of time or stopped); submitting it again is safe",
-    retryable=True,
-)
 
 
 def sweep(now: datetime.datetime) -> int:
     """End every Express-run job still open past its deadline; returns how many it ended."""
     ended = 0
     for tenant_id, job_id in jobs.overdue(now):
-        if jobs.transition(tenant_id, job_id, JobStatus.TIMED_OUT, error=LOST.model_dump()):
+        if jobs.transition(tenant_id, job_id, JobStatus.TIMED_OUT, error=LOST):
             ended += 1
         else:
             jobs.leave_sweep(tenant_id, job_id)  # it ended meanwhile, by its own writes

@@ -26,10 +26,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
 
+from aigw_common.job_status import JobStatus
 from aigw_common.jobs import IDEMPOTENCY_PREFIX
 from aigw_common.lazy import LazyClient, LazyTracer
 from aigw_common.metering import Usage
-from aigw_common.models import JobStatus
 from aigw_common.settings import load_settings
 from aigw_common.usage import EndedJob, Reservation, UsageLedger
 

@@ -1,6 +1,8 @@
 """A cold start imports only what every invocation needs: no handler builds a boto3 client
-or imports the X-Ray SDK at import time (both are made on first use, aigw_common.lazy), and
-settings are read without pydantic (aigw_common.settings).
+or imports the X-Ray SDK at import time (both are made on first use, aigw_common.lazy),
+settings are read without pydantic (aigw_common.settings), jsonschema is imported where a
+submission or a prompt's variables are validated, and pydantic only by the functions that
+validate every event with it (the job model is imported where a job is read).
 
 Each handler is imported the way Lambda imports it (a fresh interpreter, its CodeUri and the
 common layer on the path, its template environment), as bench/cold_start.py does when it
@@ -50,12 +52,27 @@ def counted(self, service_name, *args, **kwargs):
 botocore.session.Session.create_client = counted
 sys.path[:0] = {paths!r}
 import {module}
-print(json.dumps({{"clients": made, "xray": sorted(m for m in sys.modules if "xray" in m)}}))
+print(json.dumps({{
+    "clients": made,
+    "xray": sorted(m for m in sys.modules if "xray" in m),
+    "heavy": sorted({{"pydantic", "jsonschema"}} & set(sys.modules)),
+}}))
 """
+
+#: The functions that validate every event (or, the API, build or read a job on nearly
+#: every request) with pydantic models; every other function imports no pydantic.
+VALIDATE_WITH_PYDANTIC = {
+    "ApiFunction",
+    "DocumentPagesFunction",
+    "PredictProcessingFunction",
+    "SplitTextFunction",
+    "StartTextractFunction",
+    "TextractCallbackFunction",
+}
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=[f["name"] for f in FUNCTIONS])
-def test_importing_a_handler_builds_no_client_and_imports_no_xray_sdk(
+def test_importing_a_handler_builds_no_client_and_imports_only_what_every_event_needs(
     function: dict[str, Any],
 ) -> None:
     probe = PROBE.format(paths=[str(function["code_dir"]), str(LAYER)], module=function["module"])
@@ -69,7 +86,11 @@ def test_importing_a_handler_builds_no_client_and_imports_no_xray_sdk(
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     imported = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert imported == {"clients": [], "xray": []}
+    assert imported == {
+        "clients": [],
+        "xray": [],
+        "heavy": ["pydantic"] if function["name"] in VALIDATE_WITH_PYDANTIC else [],
+    }
 
 
 def test_a_lazy_client_is_made_once_on_first_use_and_answers_as_the_client() -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aigw_common.models import JobError
+if TYPE_CHECKING:
+    from aigw_common.models import JobError
 
 # (error name suffix, job error code, retryable); the first match wins.
 _RULES: list[tuple[tuple[str, ...], str, bool]] = [
@@ -117,6 +118,9 @@ def classify(
     A failed nested execution (``startExecution.sync``) carries the child's description
     as its cause: the child's own error, cause and failing state are what matter.
     """
+    # Imported on the failure path only: the model's pydantic import is most of a cold start.
+    from aigw_common.models import JobError
+
     error = error or "States.TaskFailed"
     cause = cause or ""
     # A pipeline may itself run a nested pipeline (document → text): unwrap every level.

@@ -17,15 +17,18 @@ import time
 import zlib
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from aigw_common.errors import Conflict, InvalidInput, NotFound
 from aigw_common.ids import is_job_id
+from aigw_common.job_status import ALLOWED_FROM, JobStatus, utc_now
 from aigw_common.json_input import excerpt
-from aigw_common.models import ALLOWED_FROM, Job, JobStatus, utc_now
+
+if TYPE_CHECKING:
+    from aigw_common.models import Job
 
 IDEMPOTENCY_PREFIX = "idem#"
 #: A synchronous run's record (POST /v1/run): settled like a job, never listed or shown.
@@ -83,6 +86,10 @@ def _plain(value: Any) -> Any:
 
 
 def _job(item: dict[str, Any]) -> Job:
+    # The pydantic model only where a job is read: importing it costs a third of a cold
+    # start that functions reading no job (job events, settle) need not pay.
+    from aigw_common.models import Job
+
     values = from_item(item)
     if isinstance(values.get("result"), str):
         values["result"] = json.loads(values["result"])

@@ -14,9 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft7Validator
+from typing import TYPE_CHECKING, Any
 
 from aigw_common import limits, media
 from aigw_common.errors import Internal, InvalidInput, NotFound, PayloadTooLarge
@@ -29,8 +27,10 @@ from aigw_common.llm import (
     prepare_generate,
     prepare_summary,
 )
-from aigw_common.predict_models import InvalidFeatures, UnknownModel, load_catalogue, preprocess
 from aigw_common.text import Chunk, merge_insights, split_text
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 #: Text jobs, in UTF-8 bytes. Each chunk's entities, key phrases and PII go to S3, so the
 #: workflow's payloads stay under Step Functions' 256 KB whatever Comprehend finds
@@ -99,6 +99,10 @@ class Pipeline:
         }
 
     def validate(self, pipeline_input: Any, options: Any) -> None:
+        # Imported when a submission is validated, not by every function that imports the
+        # catalogue (finalize normalizes results only): jsonschema costs a quarter of boto3.
+        from jsonschema import Draft7Validator
+
         _check(Draft7Validator(self.input_schema), pipeline_input, "input")
         _check(Draft7Validator(self.options_schema), options, "options")
 
@@ -173,6 +177,9 @@ def _check_feature_names(features: dict[str, Any]) -> None:
 def _check_prediction(model_name: str, features: dict[str, Any]) -> None:
     """The model and features against the model catalogue (GET /v1/models), at submission:
     a typo is a 400 naming it, not a job that fails later in the workflow."""
+    # The catalogue's pydantic models are imported for predict submissions only.
+    from aigw_common.predict_models import InvalidFeatures, UnknownModel, load_catalogue, preprocess
+
     try:
         model = load_catalogue().get(model_name)
     except UnknownModel as error:

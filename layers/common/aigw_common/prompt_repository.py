@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from aigw_common.errors import Conflict, InvalidInput, NotFound
-from aigw_common.models import utc_now
+from aigw_common.job_status import utc_now
 from aigw_common.prompts import MAX_VERSIONS, PromptDefinition, PromptVersion
 
 _HEAD = "p#"

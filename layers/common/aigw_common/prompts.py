@@ -18,9 +18,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import SchemaError
-
 from aigw_common.errors import InvalidInput, PayloadTooLarge
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -106,6 +103,10 @@ def check_definition(body: dict[str, Any], models: list[str]) -> PromptDefinitio
         raise InvalidInput("variables: a JSON Schema object describing the variables")
     if len(json.dumps(variables).encode()) > MAX_SCHEMA_BYTES:
         raise PayloadTooLarge(f"variables: the schema may have at most {MAX_SCHEMA_BYTES} bytes")
+    # jsonschema is imported where a schema is checked, not on every cold start of the API.
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft7Validator.check_schema(variables)
     except SchemaError as error:
@@ -173,6 +174,8 @@ def render(prompt: PromptVersion, values: Any) -> RenderedPrompt:
     if not isinstance(values, dict):
         raise InvalidInput("input.variables: an object of the prompt's variables")
     schema = prompt.definition.variables
+    from jsonschema import Draft7Validator
+
     errors = sorted(Draft7Validator(schema).iter_errors(values), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
