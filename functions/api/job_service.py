@@ -15,6 +15,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,8 +205,9 @@ class JobService:
         job_id = new_job_id()
         tenant = self.tenants.settings(tenant_id)
         pipeline_input, options, prepared = self._prepare(tenant_id, job_id, name, request)
+        facts = self._object_facts_once(prepared)
         asked = (request.get("options") or {}).get("cache")
-        cache = self._cache_request(tenant_id, tenant, name, prepared, options, asked)
+        cache = self._cache_request(tenant_id, tenant, name, prepared, options, asked, facts)
         job = None
         if cache is not None:
             job = self._from_cache(
@@ -226,7 +228,7 @@ class JobService:
             )
         if job is None:
             now = utc_now()
-            reservation = self._reservation(name, prepared, options, now)
+            reservation = self._reservation(name, prepared, options, now, facts)
             stored: dict[str, Any] = {"reservation": reservation.record()}
             if cache is not None:
                 stored["cache"] = cache.record()  # finalize stores the result under it
@@ -270,13 +272,14 @@ class JobService:
         prepared: dict[str, Any],
         options: dict[str, Any],
         asked: bool | None,
+        facts: Callable[[], ObjectFacts | None],
     ) -> CacheRequest | None:
         """The job's cache key and TTL, when the job (or else its tenant) asks for the cache."""
         if not (tenant.cache_by_default if asked is None else asked):
             return None
         source = None
         if "bucket" in prepared and "key" in prepared:
-            source = self._object_facts(prepared)
+            source = facts()
             if source is None:
                 return None  # no such object: the pipeline says so, and there is nothing to keep
         version = self._pipeline_version()
@@ -367,16 +370,26 @@ class JobService:
 
     # ------------------------------------------------------------------ limits and usage
     def _reservation(
-        self, name: str, prepared: dict[str, Any], options: dict[str, Any], now: str
+        self,
+        name: str,
+        prepared: dict[str, Any],
+        options: dict[str, Any],
+        now: str,
+        facts: Callable[[], ObjectFacts | None],
     ) -> Reservation:
         """What the job holds from admission until it is settled: its estimated cost, in
         the month it is created in (its settlement finds the month on the job)."""
         # An object's size bounds a document's pages; an image's estimate needs no HEAD.
         is_object = "bucket" in prepared and "key" in prepared and name != "image-insights"
-        facts = self._object_facts(prepared) if is_object else None
         return Reservation(
-            month=now[:7], estimate=estimate(name, prepared, options, self.prices, facts)
+            month=now[:7],
+            estimate=estimate(name, prepared, options, self.prices, facts() if is_object else None),
         )
+
+    def _object_facts_once(self, prepared: dict[str, Any]) -> Callable[[], ObjectFacts | None]:
+        """The submitted object's facts, read by one HEAD the first time they are needed:
+        the cache key and the reservation both use them."""
+        return functools.cache(functools.partial(self._object_facts, prepared))
 
     def _object_facts(self, prepared: dict[str, Any]) -> ObjectFacts | None:
         try:
@@ -519,14 +532,15 @@ class JobService:
         run_id = new_job_id()
         tenant = self.tenants.settings(tenant_id)
         _, options, prepared = self._prepare(tenant_id, run_id, name, request)
+        facts = self._object_facts_once(prepared)
         asked = (request.get("options") or {}).get("cache")
-        cache = self._cache_request(tenant_id, tenant, name, prepared, options, asked)
+        cache = self._cache_request(tenant_id, tenant, name, prepared, options, asked, facts)
         if cache is not None:
             answered = self._run_from_cache(tenant_id, name, run_id, cache)
             if answered is not None:
                 return answered
         now = utc_now()
-        reservation = self._reservation(name, prepared, options, now)
+        reservation = self._reservation(name, prepared, options, now, facts)
         record = RUN_PREFIX + run_id
         try:
             self.jobs.create(
