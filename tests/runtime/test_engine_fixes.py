@@ -996,6 +996,59 @@ def test_a_cancelled_transaction_writes_nothing_and_says_which_item_failed() -> 
     assert token["job"] == {"S": "j-1"}
 
 
+def _read_while_another_thread_updates(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """GetItem of a running job, with a cancel (UpdateItem) from another thread arriving
+    while the read builds its answer; returns what the read saw."""
+    from moto.dynamodb import responses as dynamodb_responses
+
+    dynamodb = _dynamodb_table()
+    key = {"id": {"S": "j-1"}}
+    dynamodb.put_item(TableName="jobs", Item={**key, "status": {"S": "RUNNING"}})
+    updated = threading.Event()
+
+    def cancel() -> None:
+        dynamodb.update_item(
+            TableName="jobs",
+            Key=key,
+            UpdateExpression="SET #s = :s, cancelled_at = :t",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "CANCELLED"}, ":t": {"S": "now"}},
+        )
+        updated.set()
+
+    original = dynamodb_responses.DynamoResult.__init__
+    writer = threading.Thread(target=cancel)
+
+    def answer(self: Any, result: object) -> None:
+        if not writer.is_alive() and not updated.is_set():
+            writer.start()
+            updated.wait(timeout=1)  # the update, if nothing holds it back
+        original(self, result)
+
+    monkeypatch.setattr(dynamodb_responses.DynamoResult, "__init__", answer)
+    seen = dynamodb.get_item(TableName="jobs", Key=key)["Item"]
+    writer.join()
+    monkeypatch.undo()
+    assert dynamodb.get_item(TableName="jobs", Key=key)["Item"]["status"] == {"S": "CANCELLED"}
+    return dict(seen)
+
+
+@pytest.mark.canary
+def test_canary_a_read_sees_an_item_changed_under_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    with engine_fixes_reverted("dynamodb-transactions"):
+        seen = _read_while_another_thread_updates(monkeypatch)
+
+    assert seen["status"] == {"S": "CANCELLED"}
+
+
+def test_a_read_sees_a_whole_item_while_another_thread_updates_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = _read_while_another_thread_updates(monkeypatch)
+
+    assert seen == {"id": {"S": "j-1"}, "status": {"S": "RUNNING"}}
+
+
 def test_transactions_and_writes_from_many_threads_all_land() -> None:
     dynamodb = _dynamodb_table()
     failures: list[BaseException] = []

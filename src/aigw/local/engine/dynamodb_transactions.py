@@ -17,11 +17,14 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 
 from aigw.local.engine.patches import Attr, Fix
 
-#: Every DynamoDB write of the process, so a transaction's checks and writes see no other
-#: write in between (DynamoDB serializes conflicting writes; moto's threads do not).
+#: Every DynamoDB request of the process, reads included: a transaction's checks and writes
+#: see no other write in between, and a read serializes an item no other thread is
+#: changing (DynamoDB serializes conflicting writes and reads whole items; moto's threads
+#: do neither: an UpdateItem changes the stored item in place).
 _DYNAMODB_WRITES = threading.RLock()
 _TRANSACTION_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
 
@@ -99,6 +102,15 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
                 )
 
 
+def _serialized_request(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def call_action(self: DynamoHandler) -> Any:
+        with _DYNAMODB_WRITES:
+            return original(self)
+
+    return call_action
+
+
 def _serialized_write(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def write(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
@@ -112,13 +124,18 @@ FIXES: Final[list[Fix]] = [
     Fix(
         name="dynamodb-transactions",
         why="TransactWriteItems must be all or nothing while other threads write: the "
-        "gateway creates every job (and its idempotency record) in one transaction.",
+        "gateway creates every job (and its idempotency record) in one transaction. A read "
+        "must not see an item while another thread updates it: DELETE /jobs/{id} read a "
+        "job the workflow was updating and failed with a 500.",
         upstream_bug="transact_write_items deep-copies every table it touches before "
         "writing (O(items), and 'dictionary changed size during iteration' when another "
         "thread writes meanwhile), applies items one by one (a cancelled transaction still "
         "sends stream records) and rolls back by putting the copy back, losing writes other "
-        "threads made in between.",
+        "threads made in between. Reads are not serialized with writes: GetItem and Query "
+        "serialize the stored item while UpdateItem changes it in place ('dictionary "
+        "changed size during iteration').",
         patches=[
+            Attr(DynamoHandler, "call_action", _serialized_request(DynamoHandler.call_action)),
             Attr(DynamoDBBackend, "transact_write_items", _transact_write_items),
             *(
                 Attr(DynamoDBBackend, name, _serialized_write(getattr(DynamoDBBackend, name)))
