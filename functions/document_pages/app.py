@@ -84,7 +84,7 @@ def store_document(key: str, document: dict[str, Any]) -> None:
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = PagesRequest.model_validate(event)
+    request = PagesRequest.parse(event)
     logger.append_keys(
         tenant_id=request.tenant_id, job_id=request.job_id, textract_job_id=request.textract_job_id
     )

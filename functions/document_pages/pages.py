@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from aigw_common.state_input import Fields
 from aigw_common.text import split_text
 
 #: At most this much of the document's text (UTF-8) is analysed by text-insights; the rest is
@@ -44,22 +44,36 @@ Block = dict[str, Any]
 ANALYSIS = "StartDocumentAnalysis"
 
 
-class DocumentOptions(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+APIS = ("StartDocumentTextDetection", ANALYSIS)
 
+
+@dataclass(frozen=True)
+class DocumentOptions:
     language: str | None = None
 
 
-class PagesRequest(BaseModel):
+@dataclass(frozen=True)
+class PagesRequest:
     """The AssemblePages state's payload."""
 
-    model_config = ConfigDict(extra="forbid")
+    tenant_id: str
+    job_id: str
+    textract_job_id: str
+    api: str
+    options: DocumentOptions
 
-    tenant_id: str = Field(min_length=1)
-    job_id: str = Field(min_length=1)
-    textract_job_id: str = Field(min_length=1)
-    api: Literal["StartDocumentTextDetection", "StartDocumentAnalysis"]
-    options: DocumentOptions = Field(default_factory=DocumentOptions)
+    @classmethod
+    def parse(cls, event: Any) -> PagesRequest:
+        """The payload, checked; ValidationError names every problem."""
+        fields = Fields("PagesRequest", event)
+        tenant_id = fields.string("tenant_id", min_length=1)
+        job_id = fields.string("job_id", min_length=1)
+        textract_job_id = fields.string("textract_job_id", min_length=1)
+        api = fields.choice("api", APIS)
+        options = fields.object("options", "DocumentOptions", extra="ignore", required=False)
+        language = options.optional_string("language")
+        fields.check()
+        return cls(tenant_id, job_id, textract_job_id, api, DocumentOptions(language))
 
 
 class TextractJobFailed(Exception):

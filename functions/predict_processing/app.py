@@ -9,31 +9,16 @@ UnknownModel, InvalidFeatures and InvalidModelOutput reach Step Functions by nam
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, TypeAdapter
 
 from aigw_common.lazy import LazyTracer
 from aigw_common.predict_models import load_catalogue, postprocess, preprocess
+from aigw_common.state_input import Fields
 
-
-class PreprocessRequest(BaseModel):
-    stage: Literal["pre"]
-    model: str
-    features: Any  # checked by preprocess, which names every bad feature
-
-
-class PostprocessRequest(BaseModel):
-    stage: Literal["post"]
-    model: str
-    body: str
-
-
-_requests: TypeAdapter[PreprocessRequest | PostprocessRequest] = TypeAdapter(
-    Annotated[PreprocessRequest | PostprocessRequest, Field(discriminator="stage")]
-)
+STAGES = ("pre", "post")
 
 # The model catalogue is the layer's (aigw_common/predict_models.json), the one the API
 # validates submissions against; a broken one fails the cold start, not a later request.
@@ -45,9 +30,24 @@ tracer = LazyTracer()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = _requests.validate_python(event)
-    logger.append_keys(model=request.model, stage=request.stage)  # never the features
-    model = catalogue.get(request.model)
-    if isinstance(request, PreprocessRequest):
-        return preprocess(model, request.features).model_dump()
-    return postprocess(model, request.body).model_dump()
+    stage, name, payload = read_request(event)
+    logger.append_keys(model=name, stage=stage)  # never the features
+    model = catalogue.get(name)
+    if stage == "pre":
+        return preprocess(model, payload).model_dump()
+    return postprocess(model, payload).model_dump()
+
+
+def read_request(event: Any) -> tuple[str, str, Any]:
+    """The stage, the model's name and the stage's input: the features (checked by
+    preprocess, which names every bad one) or the endpoint's answer."""
+    fields = Fields("PredictRequest", event, extra="ignore")
+    stage = fields.choice("stage", STAGES)
+    name = fields.string("model")
+    payload = None
+    if stage == "pre":
+        payload = fields.value("features")
+    elif stage == "post":
+        payload = fields.string("body")
+    fields.check()
+    return stage, name, payload

@@ -10,36 +10,46 @@ stay right because merging counts them in the concatenated translation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from aigw_common.lazy import LazyTracer
+from aigw_common.state_input import Fields
 from aigw_common.text import split_text
 
 logger = Logger()
 tracer = LazyTracer()
 
 
-class TranslatedChunk(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass(frozen=True)
+class Translation:
+    source_language: str
+    target_language: str
+    #: The translated chunks' texts, in order.
+    chunks: list[str]
 
-    text: str
-
-
-class Translation(BaseModel):
-    source_language: str = Field(min_length=1)
-    target_language: str = Field(min_length=1)
-    chunks: list[TranslatedChunk] = Field(min_length=1)
+    @classmethod
+    def parse(cls, event: Any) -> Translation:
+        """The SplitTranslation state's payload; ValidationError names every problem."""
+        fields = Fields("Translation", event, extra="ignore")
+        source = fields.string("source_language", min_length=1)
+        target = fields.string("target_language", min_length=1)
+        chunks = [
+            chunk.string("text")
+            for chunk in fields.objects("chunks", "TranslatedChunk", extra="ignore", min_length=1)
+        ]
+        fields.check()
+        return cls(source, target, chunks)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    translation = Translation.model_validate(event)
-    chunks = split_text("".join(chunk.text for chunk in translation.chunks))
+    translation = Translation.parse(event)
+    chunks = split_text("".join(translation.chunks))
     logger.info(
         "translation split",
         extra={"translated_chunks": len(translation.chunks), "chunks": len(chunks)},

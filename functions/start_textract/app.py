@@ -89,7 +89,7 @@ def record_job_id(tag: str, textract_job_id: str) -> None:
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    request = StartTextractEvent.model_validate(event)
+    request = StartTextractEvent.parse(event)
     tag = job_tag(request.execution_id, request.attempt)
     logger.append_keys(tenant_id=request.tenant_id, job_id=request.job_id, job_tag=tag)
     store_token(tag, request)

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from aigw_common.state_input import Fields
 
 TEXT_DETECTION = "StartDocumentTextDetection"
 ANALYSIS = "StartDocumentAnalysis"
@@ -21,33 +21,59 @@ ANALYSIS = "StartDocumentAnalysis"
 TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 
-class DocumentLocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    bucket: str = Field(min_length=1)
-    key: str = Field(min_length=1)
+FEATURES = ("FORMS", "TABLES")
 
 
-class DocumentOptions(BaseModel):
+@dataclass(frozen=True)
+class DocumentLocation:
+    bucket: str
+    key: str
+
+
+@dataclass(frozen=True)
+class DocumentOptions:
     """The job's options; only ``features`` matters to Textract (``language`` is for later)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    features: list[Literal["FORMS", "TABLES"]] = Field(default_factory=list)
+    features: list[str]
 
 
-class StartTextractEvent(BaseModel):
+@dataclass(frozen=True)
+class StartTextractEvent:
     """The StartTextract state's payload."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    task_token: str = Field(min_length=1)
-    execution_id: str = Field(min_length=1)
-    attempt: int = Field(ge=0)
+    task_token: str
+    execution_id: str
+    attempt: int
     tenant_id: str
     job_id: str
     document: DocumentLocation
-    options: DocumentOptions = Field(default_factory=DocumentOptions)
+    options: DocumentOptions
+
+    @classmethod
+    def parse(cls, event: Any) -> StartTextractEvent:
+        """The payload, checked; ValidationError names every problem."""
+        fields = Fields("StartTextractEvent", event)
+        task_token = fields.string("task_token", min_length=1)
+        execution_id = fields.string("execution_id", min_length=1)
+        attempt = fields.integer("attempt", minimum=0)
+        tenant_id = fields.string("tenant_id")
+        job_id = fields.string("job_id")
+        document = fields.object("document", "DocumentLocation")
+        location = DocumentLocation(
+            document.string("bucket", min_length=1), document.string("key", min_length=1)
+        )
+        options = fields.object("options", "DocumentOptions", extra="ignore", required=False)
+        features = options.choices("features", FEATURES)
+        fields.check()
+        return cls(
+            task_token,
+            execution_id,
+            attempt,
+            tenant_id,
+            job_id,
+            location,
+            DocumentOptions(features),
+        )
 
 
 @dataclass(frozen=True)

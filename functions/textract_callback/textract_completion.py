@@ -11,21 +11,33 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from aigw_common.state_input import Fields
 
 #: The error the step fails with when the Textract job did not succeed (never retried).
 JOB_FAILED = "Textract.JobFailed"
 
 
-class Completion(BaseModel):
+@dataclass(frozen=True)
+class Completion:
     """The fields of a completion message this pipeline uses."""
 
-    model_config = ConfigDict(extra="ignore")
+    job_id: str
+    status: str
+    api: str
+    job_tag: str
 
-    job_id: str = Field(alias="JobId", min_length=1)
-    status: str = Field(alias="Status", min_length=1)
-    api: str = Field(alias="API", min_length=1)
-    job_tag: str = Field(alias="JobTag", min_length=1)
+    @classmethod
+    def parse(cls, message: Any) -> Completion:
+        """The completion in a decoded message; ValidationError names every problem."""
+        fields = Fields("Completion", message, extra="ignore")
+        completion = cls(
+            job_id=fields.string("JobId", min_length=1),
+            status=fields.string("Status", min_length=1),
+            api=fields.string("API", min_length=1),
+            job_tag=fields.string("JobTag", min_length=1),
+        )
+        fields.check()
+        return completion
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ def parse_completion(message: str) -> Completion | None:
     Such a message can never become valid, so it is skipped rather than retried.
     """
     try:
-        return Completion.model_validate(json.loads(message))
+        return Completion.parse(json.loads(message))
     except ValueError:  # not JSON, or not a completion (a ValidationError is a ValueError)
         return None
 

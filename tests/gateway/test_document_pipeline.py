@@ -98,8 +98,8 @@ def test_the_sample_events_are_what_the_handlers_accept() -> None:
     pages_request = json.loads((EVENTS / "document_pages.json").read_text())
     callback = json.loads((EVENTS / "textract_callback.json").read_text())
 
-    assert textract_request.StartTextractEvent.model_validate(start).options.features
-    assert pages.PagesRequest.model_validate(pages_request).api == "StartDocumentAnalysis"
+    assert textract_request.StartTextractEvent.parse(start).options.features
+    assert pages.PagesRequest.parse(pages_request).api == "StartDocumentAnalysis"
     completion = textract_completion.parse_completion(callback["Records"][0]["Sns"]["Message"])
     assert completion is not None and completion.status == "SUCCEEDED"
 

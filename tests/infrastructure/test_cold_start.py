@@ -1,8 +1,9 @@
 """A cold start imports only what every invocation needs: no handler builds a boto3 client
 or imports the X-Ray SDK at import time (both are made on first use, aigw_common.lazy),
 settings are read without pydantic (aigw_common.settings), jsonschema is imported where a
-submission or a prompt's variables are validated, and pydantic only by the functions that
-validate every event with it (the job model is imported where a job is read).
+submission or a prompt's variables are validated, and pydantic only by the API and predict
+processing (the job model is imported where a job is read; a workflow state's payload is
+checked by aigw_common.state_input).
 
 Each handler is imported the way Lambda imports it (a fresh interpreter, its CodeUri and the
 common layer on the path, its template environment), as bench/cold_start.py does when it
@@ -59,16 +60,10 @@ print(json.dumps({{
 }}))
 """
 
-#: The functions that validate every event (or, the API, build or read a job on nearly
-#: every request) with pydantic models; every other function imports no pydantic.
-VALIDATE_WITH_PYDANTIC = {
-    "ApiFunction",
-    "DocumentPagesFunction",
-    "PredictProcessingFunction",
-    "SplitTextFunction",
-    "StartTextractFunction",
-    "TextractCallbackFunction",
-}
+#: The functions that import pydantic: the API (it builds or reads a job on nearly every
+#: request) and predict processing (its model catalogue). The workflow helpers check their
+#: state's payload with aigw_common.state_input instead.
+IMPORT_PYDANTIC = {"ApiFunction", "PredictProcessingFunction"}
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=[f["name"] for f in FUNCTIONS])
@@ -89,7 +84,7 @@ def test_importing_a_handler_builds_no_client_and_imports_only_what_every_event_
     assert imported == {
         "clients": [],
         "xray": [],
-        "heavy": ["pydantic"] if function["name"] in VALIDATE_WITH_PYDANTIC else [],
+        "heavy": ["pydantic"] if function["name"] in IMPORT_PYDANTIC else [],
     }
 
 
