@@ -71,7 +71,7 @@ class PagesRequest:
         textract_job_id = fields.string("textract_job_id", min_length=1)
         api = fields.choice("api", APIS)
         options = fields.object("options", "DocumentOptions", extra="ignore", required=False)
-        language = options.optional_string("language")
+        language = options.string("language", default=None)
         fields.check()
         return cls(tenant_id, job_id, textract_job_id, api, DocumentOptions(language))
 

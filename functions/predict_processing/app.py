@@ -9,6 +9,7 @@ UnknownModel, InvalidFeatures and InvalidModelOutput reach Step Functions by nam
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -34,8 +35,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(model=name, stage=stage)  # never the features
     model = catalogue.get(name)
     if stage == "pre":
-        return preprocess(model, payload).model_dump()
-    return postprocess(model, payload).model_dump()
+        return asdict(preprocess(model, payload))
+    return asdict(postprocess(model, payload))
 
 
 def read_request(event: Any) -> tuple[str, str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_shapes import assert_output_shape
-from pydantic import ValidationError
 
 from aigw.local import LocalRuntime
 from aigw.local.services.providers import ServiceError
@@ -20,6 +20,7 @@ from aigw_common.predict_models import (
     InvalidModelOutput,
     ModelSpec,
     UnknownModel,
+    ValidationError,
     load_catalogue,
     postprocess,
     preprocess,
@@ -56,7 +57,7 @@ def _model(**overrides: Any) -> ModelSpec:
         ],
         "labels": ["low", "medium", "high"],
     }
-    return ModelSpec.model_validate(spec | overrides)
+    return ModelSpec.parse(spec | overrides)
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def test_given_valid_features_when_preprocessed_then_they_are_ordered_encoded_an
 
     request = preprocess(CHURN, shuffled)
 
-    assert request.model_dump() == {
+    assert asdict(request) == {
         "model": "churn",
         "endpoint_name": "aigw-churn",
         "content_type": "text/csv",
@@ -180,7 +181,7 @@ def test_given_a_binary_probability_when_postprocessed_then_the_second_label_has
 ) -> None:
     result = postprocess(CHURN, body)
 
-    assert result.model_dump() == {
+    assert asdict(result) == {
         "model": "churn",
         "prediction": {"label": "churn", "score": 0.73, "scores": {"stay": 0.27, "churn": 0.73}},
     }
@@ -197,7 +198,7 @@ def test_given_the_threshold_when_postprocessed_then_it_decides_binary_labels(
 
 
 def test_given_a_lower_threshold_when_postprocessed_then_a_less_likely_label_can_win() -> None:
-    cautious = CHURN.model_copy(update={"threshold": 0.2})
+    cautious = replace(CHURN, threshold=0.2)
 
     assert postprocess(cautious, "[[0.75, 0.25]]").prediction.label == "churn"
 
@@ -215,7 +216,7 @@ def test_given_class_scores_when_postprocessed_then_the_top_score_labels_it(
 ) -> None:
     prediction = postprocess(_model(accept=accept), body).prediction
 
-    assert prediction.model_dump() == {
+    assert asdict(prediction) == {
         "label": "medium",
         "score": 0.7,
         "scores": {"low": 0.1, "medium": 0.7, "high": 0.2},

@@ -177,7 +177,7 @@ def _check_feature_names(features: dict[str, Any]) -> None:
 def _check_prediction(model_name: str, features: dict[str, Any]) -> None:
     """The model and features against the model catalogue (GET /v1/models), at submission:
     a typo is a 400 naming it, not a job that fails later in the workflow."""
-    # The catalogue's pydantic models are imported for predict submissions only.
+    # The model catalogue is read for predict submissions only.
     from aigw_common.predict_models import InvalidFeatures, UnknownModel, load_catalogue, preprocess
 
     try:

@@ -17,22 +17,33 @@ validates a predict job's model and features when it is submitted) and ``GET /v1
 
 The error classes' names are what Step Functions sees (a Lambda error's type), so the
 workflow can refuse to retry them; their messages name features and limits, never values.
+A configuration that breaks the contract raises ``ValidationError`` naming every problem.
+Plain classes, not pydantic models: the predict processing function loads the catalogue at
+every cold start, and pydantic with these models' schemas cost it a third of a ``boto3``
+import (docs/benchmarks.md, "Cold start").
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from aigw_common.state_input import Fields, ValidationError
 
 ContentType = Literal["text/csv", "application/json"]
+CONTENT_TYPES = ("text/csv", "application/json")
 #: An error names this many problems at most, so its message stays short.
 MAX_LISTED_PROBLEMS = 5
 CONFIGURATION = Path(__file__).parent / "predict_models.json"
+#: What clients may send as ``model`` (the predict input schema in api/openapi.yaml).
+MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+#: A SageMaker endpoint's name.
+ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 
 
 class UnknownModel(ValueError):
@@ -51,12 +62,11 @@ class _Rejected(ValueError):
     """One feature's value is unusable (collected into one InvalidFeatures)."""
 
 
-class _Feature(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1)
+@dataclass(frozen=True)
+class _Feature:
+    name: str
     #: A feature with a default may be left out; one without is required.
-    default: Any = None
+    default: Any
 
     def encode(self, value: Any) -> list[int | float]:
         """The feature's columns in the encoded vector; _Rejected if the value is unusable."""
@@ -69,31 +79,19 @@ class _Feature(BaseModel):
     def _with_default(self, schema: dict[str, Any]) -> dict[str, Any]:
         return schema if self.default is None else {**schema, "default": self.default}
 
-    @model_validator(mode="after")
-    def _default_is_valid(self) -> Self:
+    def _check_default(self, fields: Fields) -> None:
         if self.default is not None:
             try:
                 self.encode(self.default)
             except _Rejected as error:
-                raise ValueError(f"the default of {error}") from None
-        return self
+                fields.problem(f"the default of {error}")
 
 
+@dataclass(frozen=True)
 class NumberFeature(_Feature):
     type: Literal["number", "integer"]
     min: float | None = None
     max: float | None = None
-    default: float | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _range_is_ordered(cls, data: Any) -> Any:
-        # Before the default is checked against the range (the base class's validator).
-        if isinstance(data, dict):
-            low, high = data.get("min"), data.get("max")
-            if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
-                raise ValueError(f"{data.get('name')!r}: min is larger than max")
-        return data
 
     def encode(self, value: Any) -> list[int | float]:
         # bool is an int in Python, but true is not a number in JSON.
@@ -118,9 +116,9 @@ class NumberFeature(_Feature):
         return self._with_default(schema)
 
 
+@dataclass(frozen=True)
 class BooleanFeature(_Feature):
-    type: Literal["boolean"]
-    default: bool | None = None
+    type: Literal["boolean"] = "boolean"
 
     def encode(self, value: Any) -> list[int | float]:
         if not isinstance(value, bool):
@@ -131,18 +129,12 @@ class BooleanFeature(_Feature):
         return self._with_default({"type": "boolean"})
 
 
+@dataclass(frozen=True)
 class CategoryFeature(_Feature):
-    type: Literal["category"]
-    values: list[str] = Field(min_length=2)
+    values: list[str] = field(default_factory=list)
     #: one_hot: one 0/1 column per value, in this order; ordinal: the value's index.
     encoding: Literal["one_hot", "ordinal"] = "one_hot"
-    default: str | None = None
-
-    @model_validator(mode="after")
-    def _values_are_unique(self) -> Self:
-        if len(set(self.values)) != len(self.values):
-            raise ValueError(f"{self.name!r} lists a value twice")
-        return self
+    type: Literal["category"] = "category"
 
     def encode(self, value: Any) -> list[int | float]:
         if not isinstance(value, str) or value not in self.values:
@@ -156,36 +148,94 @@ class CategoryFeature(_Feature):
         return self._with_default({"type": "string", "enum": list(self.values)})
 
 
-Feature = Annotated[NumberFeature | BooleanFeature | CategoryFeature, Field(discriminator="type")]
+Feature = NumberFeature | BooleanFeature | CategoryFeature
+FEATURE_TYPES = ("number", "integer", "boolean", "category")
 
 
-class ModelSpec(BaseModel):
+def _feature(fields: Fields) -> Feature | None:
+    """One feature of the configuration, by its ``type``; None (with the problems noted on
+    ``fields``) when it is not one."""
+    kind = fields.tag("type", FEATURE_TYPES)
+    if kind is None:
+        return None
+    name = fields.string("name", min_length=1)
+    feature: Feature
+    if kind in ("number", "integer"):
+        low = fields.number("min", default=None)
+        high = fields.number("max", default=None)
+        default = fields.number("default", default=None)
+        if isinstance(low, float) and isinstance(high, float) and low > high:
+            fields.problem(f"{name!r}: min is larger than max")
+        feature = NumberFeature(name=name, default=default, type=kind, min=low, max=high)
+    elif kind == "boolean":
+        feature = BooleanFeature(name=name, default=fields.boolean("default", default=None))
+    else:
+        values = fields.strings("values", min_length=2)
+        feature = CategoryFeature(
+            name=name,
+            default=fields.string("default", default=None),
+            values=values,
+            encoding=fields.choice("encoding", ("one_hot", "ordinal"), default="one_hot"),
+        )
+        if len(set(values)) != len(values):
+            fields.problem(f"{name!r} lists a value twice")
+    if fields.ok:
+        feature._check_default(fields)
+    return feature
+
+
+@dataclass(frozen=True)
+class ModelSpec:
     """One model: its endpoint, how to talk to it, and how to read its answer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     #: What clients may send as ``model`` (the predict input schema in api/openapi.yaml).
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str
     #: What the model predicts, for people choosing one (GET /v1/models).
-    description: str = Field(min_length=1, max_length=500)
-    endpoint_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", max_length=63)
+    description: str
+    endpoint_name: str
     content_type: ContentType
-    accept: ContentType = "application/json"
-    features: list[Feature] = Field(min_length=1)
-    labels: list[str] = Field(min_length=2)
+    accept: ContentType
+    features: list[Feature]
+    labels: list[str]
     #: Binary models: the second label wins when its probability is at least this.
-    threshold: float | None = Field(default=None, gt=0, lt=1)
+    threshold: float | None = None
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        names = [feature.name for feature in self.features]
-        if len(set(names)) != len(names):
-            raise ValueError(f"model {self.name!r} lists a feature twice")
-        if len(set(self.labels)) != len(self.labels):
-            raise ValueError(f"model {self.name!r} lists a label twice")
-        if self.threshold is not None and len(self.labels) != 2:
-            raise ValueError(f"model {self.name!r}: a threshold needs exactly two labels")
-        return self
+    @classmethod
+    def parse(cls, data: Any) -> ModelSpec:
+        """One model of the configuration; ValidationError names every problem."""
+        fields = Fields("ModelSpec", data)
+        model = cls._read(fields)
+        fields.check()
+        return model
+
+    @classmethod
+    def _read(cls, fields: Fields) -> ModelSpec:
+        name = fields.string("name", pattern=MODEL_NAME)
+        description = fields.string("description", min_length=1, max_length=500)
+        endpoint_name = fields.string("endpoint_name", pattern=ENDPOINT_NAME, max_length=63)
+        content_type = fields.choice("content_type", CONTENT_TYPES)
+        accept = fields.choice("accept", CONTENT_TYPES, default="application/json")
+        features = [_feature(item) for item in fields.objects("features", "Feature", min_length=1)]
+        labels = fields.strings("labels", min_length=2)
+        threshold = fields.number("threshold", default=None, above=0, below=1)
+        if fields.ok:
+            names = [feature.name for feature in features if feature]
+            if len(set(names)) != len(names):
+                fields.problem(f"model {name!r} lists a feature twice")
+            if len(set(labels)) != len(labels):
+                fields.problem(f"model {name!r} lists a label twice")
+            if threshold is not None and len(labels) != 2:
+                fields.problem(f"model {name!r}: a threshold needs exactly two labels")
+        return cls(
+            name=name,
+            description=description,
+            endpoint_name=endpoint_name,
+            content_type=content_type,
+            accept=accept,
+            features=[feature for feature in features if feature],
+            labels=labels,
+            threshold=threshold,
+        )
 
     def describe(self) -> dict[str, Any]:
         """The model as GET /v1/models lists it: what to send and what comes back. Never
@@ -226,19 +276,24 @@ class ModelSpec(BaseModel):
         }
 
 
-class ModelCatalogue(BaseModel):
+@dataclass(frozen=True)
+class ModelCatalogue:
     """The models the gateway serves (``predict_models.json``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    models: list[ModelSpec]
 
-    models: list[ModelSpec] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Self:
-        names = [model.name for model in self.models]
-        if len(set(names)) != len(names):
-            raise ValueError("two models share a name")
-        return self
+    @classmethod
+    def parse(cls, data: Any) -> ModelCatalogue:
+        """The configuration; ValidationError names every problem."""
+        fields = Fields("ModelCatalogue", data)
+        models = [
+            ModelSpec._read(item) for item in fields.objects("models", "ModelSpec", min_length=1)
+        ]
+        names = [model.name for model in models]
+        if fields.ok and len(set(names)) != len(names):
+            fields.problem("two models share a name")
+        fields.check()
+        return cls(models)
 
     def get(self, name: str) -> ModelSpec:
         for model in self.models:
@@ -251,10 +306,15 @@ class ModelCatalogue(BaseModel):
 @cache
 def load_catalogue() -> ModelCatalogue:
     """The configured models; a broken configuration fails here, at a function's start."""
-    return ModelCatalogue.model_validate_json(CONFIGURATION.read_bytes())
+    try:
+        data = json.loads(CONFIGURATION.read_bytes())
+    except ValueError as error:
+        raise ValidationError(f"{CONFIGURATION.name} is not JSON: {error}") from None
+    return ModelCatalogue.parse(data)
 
 
-class EndpointRequest(BaseModel):
+@dataclass(frozen=True)
+class EndpointRequest:
     """What the workflow sends to SageMaker InvokeEndpoint."""
 
     model: str
@@ -264,13 +324,15 @@ class EndpointRequest(BaseModel):
     body: str
 
 
-class Prediction(BaseModel):
+@dataclass(frozen=True)
+class Prediction:
     label: str
     score: float
     scores: dict[str, float]
 
 
-class PredictionResult(BaseModel):
+@dataclass(frozen=True)
+class PredictionResult:
     model: str
     prediction: Prediction
 

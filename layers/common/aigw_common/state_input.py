@@ -1,9 +1,10 @@
 """Checking the payload a workflow state hands a function, without pydantic.
 
 The workflow helpers (SplitTranslation, StartTextract, AssemblePages, the Textract callback,
-predict processing) read a few strings and numbers from their event. Importing pydantic and
-building a model's schema would cost their cold start more than half a ``boto3`` import
-(docs/benchmarks.md, "Cold start"), so they check their event with :class:`Fields`.
+predict processing) read a few strings and numbers from their event, and predict processing
+its model catalogue (``aigw_common.predict_models``) at every cold start. Importing pydantic
+and building a model's schema would cost their cold start more than half a ``boto3`` import
+(docs/benchmarks.md, "Cold start"), so they check these with :class:`Fields`.
 
 A bad payload raises :class:`ValidationError`, a ``ValueError`` whose class name is what
 Lambda reports as the error type, what Step Functions' Retry and Catch see and what
@@ -15,6 +16,7 @@ is wrong (``Field required``, ``String should have at least 1 character``...).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -57,6 +59,19 @@ class Fields:
     def _problem(self, path: str, message: str) -> None:
         self.problems.append((path, message))
 
+    def problem(self, message: str) -> None:
+        """Note a problem of this object as a whole (fields that disagree)."""
+        self._problem(self.path, message)
+
+    @property
+    def ok(self) -> bool:
+        """No problem found so far in this object or within it."""
+        inside = self.path + "."
+        return not any(
+            not self.path or path == self.path or path.startswith(inside)
+            for path, _ in self.problems
+        )
+
     def _where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
@@ -72,10 +87,18 @@ class Fields:
         """The value at ``key``, whatever it is (the caller checks it)."""
         return self._value(key, _MISSING)
 
-    def string(self, key: str, *, min_length: int = 0, default: Any = _MISSING) -> Any:
-        """The string at ``key`` (``default``, which may be None, when absent)."""
+    def string(
+        self,
+        key: str,
+        *,
+        min_length: int = 0,
+        max_length: int | None = None,
+        pattern: re.Pattern[str] | None = None,
+        default: Any = _MISSING,
+    ) -> Any:
+        """The string at ``key`` (``default`` when absent; null too when that is None)."""
         value = self._value(key, default)
-        if value is default and key not in self.data:
+        if key not in self.data or (value is None and default is None):
             return value
         if not isinstance(value, str):
             self._problem(self._where(key), "Input should be a valid string")
@@ -84,14 +107,76 @@ class Fields:
             self._problem(
                 self._where(key), f"String should have at least {min_length} character{plural}"
             )
+        elif max_length is not None and len(value) > max_length:
+            self._problem(self._where(key), f"String should have at most {max_length} characters")
+        elif pattern is not None and not pattern.search(value):
+            self._problem(self._where(key), f"String should match pattern '{pattern.pattern}'")
         return value
 
-    def optional_string(self, key: str) -> str | None:
-        """The string at ``key``; None when absent or null."""
-        value = self._value(key, None)
-        if value is not None and not isinstance(value, str):
-            self._problem(self._where(key), "Input should be a valid string")
+    def strings(self, key: str, *, min_length: int = 0) -> list[Any]:
+        """The list of strings at ``key``."""
+        value = self._value(key, _MISSING)
+        if key not in self.data:
+            return []
+        if not isinstance(value, list):
+            self._problem(self._where(key), "Input should be a valid list")
+            return []
+        self._length(key, value, min_length)
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                self._problem(f"{self._where(key)}.{index}", "Input should be a valid string")
         return value
+
+    def number(
+        self,
+        key: str,
+        *,
+        default: Any = _MISSING,
+        above: float | None = None,
+        below: float | None = None,
+    ) -> Any:
+        """The number at ``key`` as a float (``default`` when absent; null too when that is
+        None); ``above`` and ``below`` are exclusive bounds."""
+        value = self._value(key, default)
+        if key not in self.data or (value is None and default is None):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self._problem(self._where(key), "Input should be a valid number")
+            return value
+        value = float(value)
+        if above is not None and not value > above:
+            self._problem(self._where(key), f"Input should be greater than {above:g}")
+        elif below is not None and not value < below:
+            self._problem(self._where(key), f"Input should be less than {below:g}")
+        return value
+
+    def boolean(self, key: str, *, default: Any = _MISSING) -> Any:
+        """The boolean at ``key`` (``default`` when absent; null too when that is None)."""
+        value = self._value(key, default)
+        if key not in self.data or (value is None and default is None):
+            return value
+        if not isinstance(value, bool):
+            self._problem(self._where(key), "Input should be a valid boolean")
+        return value
+
+    def tag(self, key: str, tags: Collection[str]) -> Any:
+        """The value at ``key`` that says which kind of object this is; None (and nothing
+        else of the object reported) when it is missing or not one of ``tags``."""
+        value = self.data.get(key)
+        if value in tags:
+            self._read.add(key)
+            return value
+        self._read.update(self.data)
+        if key not in self.data:
+            self._problem(self.path, f"Unable to extract tag using discriminator '{key}'")
+        else:
+            expected = ", ".join(repr(tag) for tag in tags)
+            self._problem(
+                self.path,
+                f"Input tag {value!r} found using '{key}' does not match any of the "
+                f"expected tags: {expected}",
+            )
+        return None
 
     def integer(self, key: str, *, minimum: int | None = None) -> Any:
         """The integer at ``key`` (a whole float such as ``2.0`` counts; ``true`` does not)."""
@@ -151,13 +236,7 @@ class Fields:
         if not isinstance(value, list):
             self._problem(self._where(key), "Input should be a valid list")
             return []
-        if len(value) < min_length:
-            plural = "" if min_length == 1 else "s"
-            self._problem(
-                self._where(key),
-                f"List should have at least {min_length} item{plural} after validation, "
-                f"not {len(value)}",
-            )
+        self._length(key, value, min_length)
         items = [
             Fields(
                 title,
@@ -170,6 +249,15 @@ class Fields:
         ]
         self._objects += items
         return items
+
+    def _length(self, key: str, value: list[Any], min_length: int) -> None:
+        if len(value) < min_length:
+            plural = "" if min_length == 1 else "s"
+            self._problem(
+                self._where(key),
+                f"List should have at least {min_length} item{plural} after validation, "
+                f"not {len(value)}",
+            )
 
     def check(self) -> None:
         """Raise every problem found so far (this object's unread keys included, when
