@@ -364,7 +364,7 @@ class JobService:
                 JobStatus.FAILED,
                 error=JobError(
                     code="ServiceUnavailable", message=failure.message, retryable=True
-                ).model_dump(),
+                ).record(),
             )
             raise failure from error
 
@@ -616,7 +616,7 @@ class JobService:
             self.jobs.transition(tenant_id, record, JobStatus.TIMED_OUT)
             raise Timeout(f"{name} did not finish in time")
         failure = classify(answer.get("error"), answer.get("cause"))
-        self.jobs.transition(tenant_id, record, JobStatus.FAILED, error=failure.model_dump())
+        self.jobs.transition(tenant_id, record, JobStatus.FAILED, error=failure.record())
         if failure.code == "Internal":
             raise Internal(f"{name} failed unexpectedly ({failure.message[:200]})")
         if failure.retryable:

@@ -3,6 +3,7 @@ FAILED. Both writes are conditional: a job cancelled meanwhile stays CANCELLED."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ def fail(event: dict[str, Any]) -> dict[str, Any]:
         error = classify(
             "States.Timeout" if timed_out else failure.get("Error"), failure.get("Cause")
         )
-        error = error.model_copy(update={"step": "RunPipeline"})
+        error = dataclasses.replace(error, step="RunPipeline")
     else:
         error = classify(
             failure.get("Error"),
@@ -133,7 +134,7 @@ def fail(event: dict[str, Any]) -> dict[str, Any]:
         event["tenant_id"],
         event["job_id"],
         JobStatus.FAILED,
-        error=error.model_dump(),
+        error=error.record(),
     )
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
     logger.info("job failed", extra={"code": error.code, "step": error.step, "stored": stored})

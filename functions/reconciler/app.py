@@ -36,9 +36,8 @@ settings = load_settings(Settings)
 jobs = JobRepository(settings.jobs_table, LazyClient("dynamodb"))
 
 
-#: The stored errors (``JobError.model_dump()``'s shape) of a job whose execution timed
-#: out, and of a swept job, whose execution is gone, so no more is known. Plain dicts: the
-#: pydantic model is imported only where a failure is classified (aigw_common.failures).
+#: The stored errors (``JobError.record()``'s shape) of a job whose execution timed
+#: out, and of a swept job, whose execution is gone, so no more is known.
 EXECUTION_TIMED_OUT = {
     "code": "Timeout",
     "message": "the job did not finish in time",
@@ -66,7 +65,7 @@ def reconcile(detail: dict[str, Any]) -> bool:
     if status == "TIMED_OUT":
         return jobs.transition(tenant_id, job_id, JobStatus.TIMED_OUT, error=EXECUTION_TIMED_OUT)
     error = classify(detail.get("error"), detail.get("cause"))
-    return jobs.transition(tenant_id, job_id, JobStatus.FAILED, error=error.model_dump())
+    return jobs.transition(tenant_id, job_id, JobStatus.FAILED, error=error.record())
 
 
 def sweep(now: datetime.datetime) -> int:

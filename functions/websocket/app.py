@@ -95,9 +95,9 @@ def subscribe(connection_id: str, tenant_id: str, job_id: str) -> None:
     job = jobs.get(tenant_id, job_id)
     status: dict[str, Any] = {"type": "job.status", "job_id": job_id, "status": job.status.value}
     if job.progress is not None:
-        status["progress"] = job.progress.model_dump()
+        status["progress"] = job.progress.record()
     if job.error is not None:
-        status["error"] = job.error.model_dump()
+        status["error"] = job.error.record()
     _send(connection_id, status)
 
 

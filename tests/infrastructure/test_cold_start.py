@@ -1,9 +1,9 @@
 """A cold start imports only what every invocation needs: no handler builds a boto3 client
 or imports the X-Ray SDK at import time (both are made on first use, aigw_common.lazy),
 settings are read without pydantic (aigw_common.settings), jsonschema is imported where a
-submission or a prompt's variables are validated, and pydantic only by the API (the job
-model is imported where a job is read; a workflow state's payload and the predict model
-catalogue are checked by aigw_common.state_input).
+submission or a prompt's variables are validated, and no handler imports pydantic (the job
+model, a workflow state's payload and the predict model catalogue are plain classes checked
+by aigw_common.state_input).
 
 Each handler is imported the way Lambda imports it (a fresh interpreter, its CodeUri and the
 common layer on the path, its template environment), as bench/cold_start.py does when it
@@ -60,11 +60,6 @@ print(json.dumps({{
 }}))
 """
 
-#: The one function that imports pydantic: the API (it builds or reads a job on nearly every
-#: request). The workflow helpers check their state's payload with aigw_common.state_input,
-#: predict processing its model catalogue with it too.
-IMPORT_PYDANTIC = {"ApiFunction"}
-
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=[f["name"] for f in FUNCTIONS])
 def test_importing_a_handler_builds_no_client_and_imports_only_what_every_event_needs(
@@ -84,7 +79,7 @@ def test_importing_a_handler_builds_no_client_and_imports_only_what_every_event_
     assert imported == {
         "clients": [],
         "xray": [],
-        "heavy": ["pydantic"] if function["name"] in IMPORT_PYDANTIC else [],
+        "heavy": [],
     }
 
 

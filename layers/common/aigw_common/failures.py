@@ -118,7 +118,7 @@ def classify(
     A failed nested execution (``startExecution.sync``) carries the child's description
     as its cause: the child's own error, cause and failing state are what matter.
     """
-    # Imported on the failure path only: the model's pydantic import is most of a cold start.
+    # Imported on the failure path only: most invocations of finalize classify nothing.
     from aigw_common.models import JobError
 
     error = error or "States.TaskFailed"

@@ -1,6 +1,5 @@
 """A job's status, the order statuses follow, and the timestamp format: what most functions
-need of a job, without the pydantic models of ``aigw_common.models`` (importing pydantic and
-building those schemas is a third of a cold start; ``aigw_common.models`` re-exports these).
+need of a job (``aigw_common.models``, the job's record, re-exports these).
 """
 
 from __future__ import annotations

@@ -86,14 +86,14 @@ def _plain(value: Any) -> Any:
 
 
 def _job(item: dict[str, Any]) -> Job:
-    # The pydantic model only where a job is read: importing it costs a third of a cold
-    # start that functions reading no job (job events, settle) need not pay.
+    # The job model only where a job is read: functions reading no job (job events, settle)
+    # need not import it.
     from aigw_common.models import Job
 
     values = from_item(item)
     if isinstance(values.get("result"), str):
         values["result"] = json.loads(values["result"])
-    return Job.model_validate(values)
+    return Job.from_record(values)
 
 
 class AdmissionRefused(Exception):
@@ -133,7 +133,7 @@ class JobRepository:
         Returns ``(job, created)``. The same key with another request body is a Conflict.
         """
         now = int(time.time())
-        record = job.model_dump(exclude_none=True, mode="json")
+        record = job.record()
         if not job.cached:
             record.pop("cached", None)
         record.update(stored or {})

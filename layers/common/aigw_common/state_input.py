@@ -83,9 +83,9 @@ class Fields:
             self._problem(self._where(key), "Field required")
         return default
 
-    def value(self, key: str) -> Any:
+    def value(self, key: str, *, default: Any = _MISSING) -> Any:
         """The value at ``key``, whatever it is (the caller checks it)."""
-        return self._value(key, _MISSING)
+        return self._value(key, default)
 
     def string(
         self,
@@ -178,7 +178,7 @@ class Fields:
             )
         return None
 
-    def integer(self, key: str, *, minimum: int | None = None) -> Any:
+    def integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None) -> Any:
         """The integer at ``key`` (a whole float such as ``2.0`` counts; ``true`` does not)."""
         value = self._value(key, _MISSING)
         if key not in self.data:
@@ -189,6 +189,8 @@ class Fields:
             self._problem(self._where(key), "Input should be a valid integer")
         elif minimum is not None and value < minimum:
             self._problem(self._where(key), f"Input should be greater than or equal to {minimum}")
+        elif maximum is not None and value > maximum:
+            self._problem(self._where(key), f"Input should be less than or equal to {maximum}")
         return value
 
     def choice(self, key: str, choices: Collection[str], *, default: Any = _MISSING) -> Any:
