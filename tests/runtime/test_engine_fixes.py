@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from botocore.handlers import BUILTIN_HANDLERS
 from moto import backend_index, mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.serialize import XFormedAttributePicker
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails
@@ -911,6 +912,105 @@ def _dynamodb_table(name: str = "jobs") -> Any:
         BillingMode="PAY_PER_REQUEST",
     )
     return dynamodb
+
+
+#: Every AttributeValue type, nested and empty, as a client writes them.
+EVERY_TYPE_ITEM: dict[str, Any] = {
+    "id": {"S": "every-type"},
+    "text": {"S": "héllo"},
+    "blank": {"S": ""},
+    "number": {"N": "1.5"},
+    "binary": {"B": b"\x00\xffbytes"},
+    "strings": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "binaries": {"BS": [b"\x01", b"\x02\x03"]},
+    "yes": {"BOOL": True},
+    "no": {"BOOL": False},
+    "nothing": {"NULL": True},
+    "empty_map": {"M": {}},
+    "empty_list": {"L": []},
+    "nested": {
+        "M": {
+            "entities": {
+                "L": [
+                    {"M": {"text": {"S": "Acme"}, "score": {"N": "0.99"}}},
+                    {"L": [{"B": b"\x04"}, {"NULL": True}, {"SS": ["x"]}]},
+                ]
+            },
+            "flag": {"BOOL": False},
+        }
+    },
+}
+
+
+def _every_type_responses(dynamodb: Any) -> list[Any]:
+    """GetItem, Query, Scan and UpdateItem's ALL_NEW of an item holding every type."""
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    key = {"id": EVERY_TYPE_ITEM["id"]}
+    answers = [
+        dynamodb.get_item(TableName="jobs", Key=key),
+        dynamodb.query(
+            TableName="jobs",
+            KeyConditionExpression="id = :id",
+            ExpressionAttributeValues={":id": EVERY_TYPE_ITEM["id"]},
+        ),
+        dynamodb.scan(TableName="jobs"),
+        dynamodb.update_item(
+            TableName="jobs",
+            Key=key,
+            UpdateExpression="SET #number = :n",
+            ExpressionAttributeNames={"#number": "number"},
+            ExpressionAttributeValues={":n": {"N": "1.5"}},
+            ReturnValues="ALL_NEW",
+        ),
+    ]
+    for answer in answers:
+        answer.pop("ResponseMetadata")
+    return answers
+
+
+@pytest.mark.canary
+def test_canary_attribute_values_are_serialized_member_by_member(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-attribute-values-serialized-
+    directly."""
+    dynamodb = _dynamodb_table()
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    picked: list[str] = []
+    original = XFormedAttributePicker.__call__
+    monkeypatch.setattr(
+        XFormedAttributePicker,
+        "__call__",
+        lambda self, context: (picked.append(context.key), original(self, context))[1],
+    )
+    with engine_fixes_reverted("dynamodb-attribute-values-serialized-directly"):
+        dynamodb.get_item(TableName="jobs", Key={"id": EVERY_TYPE_ITEM["id"]})
+
+    # Each of the item's 23 values (14 attributes, 9 nested in them) was asked for each of
+    # the ten members, BOOL among them.
+    assert picked.count("BOOL") == 23
+
+
+def test_every_attribute_value_type_reads_back_as_written() -> None:
+    dynamodb = _dynamodb_table()
+
+    get, query, scan, update = _every_type_responses(dynamodb)
+
+    assert get["Item"] == EVERY_TYPE_ITEM
+    assert query["Items"] == [EVERY_TYPE_ITEM]
+    assert scan["Items"] == [EVERY_TYPE_ITEM]
+    assert update["Attributes"] == EVERY_TYPE_ITEM
+
+
+def test_attribute_values_are_answered_as_moto_serializes_them() -> None:
+    dynamodb = _dynamodb_table()
+    direct = _every_type_responses(dynamodb)
+
+    with engine_fixes_reverted("dynamodb-attribute-values-serialized-directly"):
+        by_model = _every_type_responses(dynamodb)
+
+    assert direct == by_model
 
 
 def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:

@@ -1,0 +1,95 @@
+"""DynamoDB responses: item attributes are written out directly, not member by member.
+
+moto serializes every response through botocore's model: for each ``AttributeValue`` in an
+item it asks an attribute picker for each of the structure's ten members (S, N, B, SS, NS,
+BS, M, L, NULL, BOOL), trying several aliases per member. A job item of about 100 attribute
+values (its results inline) took some 4 ms to serialize on every GetItem, under the DynamoDB
+lock, and reading jobs is what the gateway does most. moto's DynamoDB results hold each
+attribute value as a one-key ``{type: value}`` dict already, so the wire form is that dict
+with binary values in base64: this writes it so, and leaves anything else (a value of
+another shape, a None) to the model-driven path, which gives the same JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from botocore.model import Shape
+from moto.core.serialize import BaseJSONSerializer
+
+from aigw.local.engine.patches import Fix, Wrap
+
+#: The services whose responses carry DynamoDB's ``AttributeValue`` shape.
+_SERVICES: Final = frozenset({"dynamodb", "dynamodbstreams"})
+_STRINGS: Final = frozenset({"S", "N"})
+_STRING_SETS: Final = frozenset({"SS", "NS"})
+
+
+class _NotPlain(Exception):
+    """A value the direct form does not cover: the model-driven path serializes it."""
+
+
+def _attribute_value(serializer: BaseJSONSerializer, value: Any) -> dict[str, Any]:
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((kind, inner),) = value.items()
+    if kind in _STRINGS:
+        if type(inner) is not str:
+            raise _NotPlain
+        return {kind: inner}
+    if kind == "M":
+        if type(inner) is not dict:
+            raise _NotPlain
+        return {"M": {key: _attribute_value(serializer, item) for key, item in inner.items()}}
+    if kind == "L":
+        if type(inner) is not list:
+            raise _NotPlain
+        return {"L": [_attribute_value(serializer, item) for item in inner]}
+    if kind in ("BOOL", "NULL"):
+        if type(inner) is not bool:
+            raise _NotPlain
+        return {kind: inner}
+    if kind in _STRING_SETS:
+        if type(inner) is not list or any(type(item) is not str for item in inner):
+            raise _NotPlain
+        return {kind: list(inner)}
+    if kind == "B":
+        if not isinstance(inner, bytes | str):
+            raise _NotPlain
+        return {"B": serializer._base64(inner)}
+    if kind == "BS":
+        if type(inner) is not list or not all(isinstance(item, bytes | str) for item in inner):
+            raise _NotPlain
+        return {"BS": [serializer._base64(item) for item in inner]}
+    raise _NotPlain
+
+
+def _serialize_structure(
+    inner: Any,
+    self: BaseJSONSerializer,
+    serialized: Any,
+    value: Any,
+    shape: Shape,
+    key: str,
+) -> None:
+    if key and shape.name == "AttributeValue" and self.service_model.service_name in _SERVICES:
+        try:
+            plain = _attribute_value(self, value)
+        except _NotPlain:
+            pass
+        else:
+            self._default_serialize(serialized, plain, shape, key)
+            return
+    inner(self, serialized, value, shape, key)
+
+
+FIXES: Final[list[Fix]] = [
+    Fix(
+        name="dynamodb-attribute-values-serialized-directly",
+        why="Serializing a job item attribute by attribute through the model cost about "
+        "4 ms per read, most of a GetItem, under the DynamoDB lock.",
+        upstream_bug="moto's ResponseSerializer picks each of AttributeValue's ten members "
+        "through its alias providers for every value of every item.",
+        patches=[Wrap(BaseJSONSerializer, "_serialize_type_structure", _serialize_structure)],
+    ),
+]
