@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import zlib
 from pathlib import Path
 
 import pytest
 
 from aigw.local.lambdas.bridge import (
+    ORDERED_SHARDS,
     SYNC_REQUEST_PAYLOAD_BYTES,
     FunctionConflictError,
     FunctionSpec,
@@ -181,6 +184,75 @@ def handler(event, context):
     assert b"RuntimeError" in payload
     assert log.read_text().splitlines() == ["called"] * 3
     bridge.shutdown()
+
+
+# Records each call; a call with "hold" waits until the test opens the gate.
+RECORDS_CALLS = """
+import builtins
+
+
+def handler(event, context):
+    if event.get("hold"):
+        builtins.aigw_test_gate.wait(timeout=10)
+    builtins.aigw_test_calls.append((event["key"], event["n"]))
+"""
+
+
+def _other_shard(key: str) -> str:
+    shard = zlib.crc32(key.encode()) % ORDERED_SHARDS
+    return next(
+        other
+        for other in (f"job-{n}" for n in range(100))
+        if zlib.crc32(other.encode()) % ORDERED_SHARDS != shard
+    )
+
+
+def test_given_keyed_async_invocations_when_one_key_is_slow_then_others_do_not_wait_behind_it(
+    tmp_path: Path,
+) -> None:
+    import builtins
+
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "recorder", RECORDS_CALLS))
+    calls: list[tuple[str, int]] = []
+    gate = threading.Event()
+    builtins.aigw_test_calls = calls  # type: ignore[attr-defined]
+    builtins.aigw_test_gate = gate  # type: ignore[attr-defined]
+    slow, other = "job-slow", _other_shard("job-slow")
+
+    bridge.invoke_async("recorder", {"key": slow, "n": 1, "hold": True}, ordering_key=slow)
+    bridge.invoke_async("recorder", {"key": slow, "n": 2}, ordering_key=slow)
+    for n in range(1, 4):
+        bridge.invoke_async("recorder", {"key": other, "n": n}, ordering_key=other)
+    deadline = time.monotonic() + 10
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ran_while_held = list(calls)
+    gate.set()
+    assert bridge.async_invoker.drain(10)
+    bridge.shutdown()
+
+    assert ran_while_held == [(other, 1), (other, 2), (other, 3)]
+    assert [n for key, n in calls if key == slow] == [1, 2]
+
+
+def test_given_many_async_invocations_of_one_key_then_they_run_in_order(tmp_path: Path) -> None:
+    import builtins
+
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "recorder", RECORDS_CALLS))
+    calls: list[tuple[str, int]] = []
+    builtins.aigw_test_calls = calls  # type: ignore[attr-defined]
+    keys = ["job-a", _other_shard("job-a")]
+
+    for n in range(30):
+        for key in keys:
+            bridge.invoke_async("recorder", {"key": key, "n": n}, ordering_key=key)
+    assert bridge.async_invoker.drain(10)
+    bridge.shutdown()
+
+    for key in keys:
+        assert [n for k, n in calls if k == key] == list(range(30))
 
 
 def test_given_an_unknown_function_then_unknown_function_error(tmp_path: Path) -> None:

@@ -75,6 +75,18 @@ def _json_view(value: Any) -> Any:
     return value
 
 
+def _job_of(message: str) -> str | None:
+    """The job a JSON message is about (its ``job_id``), if it names one: the local order
+    of SNS deliveries to a function is kept per job (a job's status pushes stay in order)."""
+    if not message.startswith("{"):
+        return None
+    try:
+        job_id = json.loads(message).get("job_id")
+    except ValueError:
+        return None
+    return job_id if isinstance(job_id, str) else None
+
+
 def _iso(moment: datetime.datetime | float | None = None) -> str:
     if moment is None:
         moment = datetime.datetime.now(datetime.UTC)
@@ -259,7 +271,12 @@ class EventSources:
                 "MessageAttributes": attributes,
             },
         }
-        self.bridge.invoke_async(subscription.endpoint, {"Records": [record]}, source="sns")
+        self.bridge.invoke_async(
+            subscription.endpoint,
+            {"Records": [record]},
+            source="sns",
+            ordering_key=group_id or _job_of(message),
+        )
 
     # ------------------------------------------------------------------ DynamoDB streams
     @contextmanager

@@ -22,8 +22,11 @@ An exception becomes a ``FunctionError`` whose ``errorType`` is the exception's 
 so ``Retry``/``Catch`` on that name, ``States.TaskFailed`` and ``States.ALL`` behave as on AWS.
 
 Asynchronous invocations (``InvocationType=Event``, SNS, EventBridge, streams) go through
-:class:`AsyncInvoker`: one ordered queue and worker thread per source, so records from one
-stream arrive in order and a slow subscriber never blocks the writer. What still fails
+:class:`AsyncInvoker`: an ordered queue and worker thread per source, so records from one
+stream arrive in order and a slow subscriber never blocks the writer. Deliveries that name
+an ordering key (SNS messages about one job) are spread over :data:`ORDERED_SHARDS` queues
+of their source by that key: one key's deliveries keep their order, other keys' do not wait
+behind them (SNS itself invokes a subscribed function concurrently, in no order). What still fails
 after the retries goes to the on-failure handler its source configured (a function's
 ``EventInvokeConfig``, a stream mapping's ``DestinationConfig``); a stream mapping with
 ``BisectBatchOnFunctionError`` halves a failing batch first.
@@ -42,6 +45,7 @@ import threading
 import time
 import traceback
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -58,6 +62,8 @@ LOG = logging.getLogger("aigw.local.lambda")
 
 #: How often Lambda tries an asynchronous invocation that fails (1 try + 2 retries).
 ASYNC_ATTEMPTS = 3
+#: Queues (and worker threads) a source's keyed deliveries are spread over.
+ORDERED_SHARDS = 4
 #: Execution environments (worker processes) a newer-Python function has at most.
 WORKERS_PER_FUNCTION = 4
 
@@ -551,9 +557,17 @@ class LambdaBridge:
             )
         return InvocationResult((answer.result or "null").encode(), request_id=request_id)
 
-    def invoke_async(self, name_or_arn: str, event: Any, *, source: str = "invoke") -> None:
+    def invoke_async(
+        self,
+        name_or_arn: str,
+        event: Any,
+        *,
+        source: str = "invoke",
+        ordering_key: str | None = None,
+    ) -> None:
         """Queue an asynchronous invocation (``InvocationType=Event``) with Lambda's retries
-        and the function's ``EventInvokeConfig``, if it has one."""
+        and the function's ``EventInvokeConfig``, if it has one. Invocations with the same
+        ``ordering_key`` run in order; without one, in the source's order."""
         config = self._async_configs.get(self._get(name_or_arn).spec.arn, AsyncConfig())
         self.async_invoker.submit(
             name_or_arn,
@@ -561,6 +575,7 @@ class LambdaBridge:
             source=source,
             attempts=config.maximum_retry_attempts + 1,
             on_failure=config.on_failure,
+            ordering_key=ordering_key,
         )
 
     def configure_async(self, name_or_arn: str, config: AsyncConfig) -> None:
@@ -626,7 +641,8 @@ class _SourceQueue:
 
 
 class AsyncInvoker:
-    """Ordered, retried asynchronous invocations: one queue and worker per source."""
+    """Ordered, retried asynchronous invocations: one queue and worker per source, or per
+    shard of a source's ordering keys."""
 
     def __init__(self, bridge: LambdaBridge) -> None:
         self._bridge = bridge
@@ -648,12 +664,16 @@ class AsyncInvoker:
         attempts: int = ASYNC_ATTEMPTS,
         bisect: bool = False,
         on_failure: FailureHandler | None = None,
+        ordering_key: str | None = None,
     ) -> None:
         """Queue ``event`` for ``target``. With ``batch_size``, events waiting on the same
         source are sent together as ``{"Records": [...]}``, as a stream poller would, and
         ``bisect`` halves a batch that fails. ``on_failure`` gets what still fails after
-        ``attempts`` tries."""
+        ``attempts`` tries. Events with an ``ordering_key`` are ordered only among those
+        with the same key."""
         key = f"{source}->{target}"
+        if ordering_key is not None:
+            key += f" #{zlib.crc32(ordering_key.encode()) % ORDERED_SHARDS}"
         with self._lock:
             if self._closed:
                 # An event raised while the runtime stops (a last status change, a timer)
