@@ -7,6 +7,7 @@ can be deleted. The other tests run with every fix applied and assert AWS's beha
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -23,6 +24,7 @@ from botocore.handlers import BUILTIN_HANDLERS
 from moto import backend_index, mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.serialize import XFormedAttributePicker
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails
@@ -1011,6 +1013,43 @@ def test_attribute_values_are_answered_as_moto_serializes_them() -> None:
         by_model = _every_type_responses(dynamodb)
 
     assert direct == by_model
+
+
+def _every_type_item() -> Item:
+    """EVERY_TYPE_ITEM as moto keeps it (binary values in base64, as they come in)."""
+    wire = json.loads(json.dumps(EVERY_TYPE_ITEM, default=lambda b: base64.b64encode(b).decode()))
+    return Item(DynamoType(wire["id"]), None, wire)
+
+
+@pytest.mark.canary
+def test_canary_item_json_deep_copies_nested_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-json-copied-once."""
+    item = _every_type_item()
+    copied: list[DynamoType] = []
+    original = DynamoType.__deepcopy__
+    monkeypatch.setattr(
+        DynamoType,
+        "__deepcopy__",
+        lambda self, memo: (copied.append(self), original(self, memo))[1],
+    )
+
+    with engine_fixes_reverted("dynamodb-json-copied-once"):
+        item.to_json()
+
+    assert copied
+
+
+def test_item_json_is_moto_s_and_independent_of_the_item() -> None:
+    item = _every_type_item()
+    with engine_fixes_reverted("dynamodb-json-copied-once"):
+        by_moto = item.to_json()
+
+    written = item.to_json()
+    written["Attributes"]["nested"]["M"]["entities"]["L"][1]["L"][2]["SS"].append("changed")
+    written["Attributes"]["strings"]["SS"].append("changed")
+
+    assert item.to_json() == by_moto
+    assert written != by_moto
 
 
 def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:

@@ -1,4 +1,4 @@
-"""DynamoDB responses: item attributes are written out directly, not member by member.
+"""DynamoDB items written out (responses, stream records) without repeated work.
 
 moto serializes every response through botocore's model: for each ``AttributeValue`` in an
 item it asks an attribute picker for each of the structure's ten members (S, N, B, SS, NS,
@@ -8,16 +8,25 @@ lock, and reading jobs is what the gateway does most. moto's DynamoDB results ho
 attribute value as a one-key ``{type: value}`` dict already, so the wire form is that dict
 with binary values in base64: this writes it so, and leaves anything else (a value of
 another shape, a None) to the model-driven path, which gives the same JSON.
+
+Before that, moto turns an item into that JSON (``Item.to_json``: for every response, and
+twice per stream record) with ``DynamoType.to_regular_json``, which deep-copies a value's
+whole subtree at each level of nesting and then converts the copies: a job's results, a
+list of maps of lists, were copied once per level. Converting the tree once, copying only
+the leaves' containers, gives the same independent JSON.
 """
 
 from __future__ import annotations
 
+import base64
+import copy
 from typing import Any, Final
 
 from botocore.model import Shape
 from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb.models.dynamo_type import DynamoType
 
-from aigw.local.engine.patches import Fix, Wrap
+from aigw.local.engine.patches import Attr, Fix, Wrap
 
 #: The services whose responses carry DynamoDB's ``AttributeValue`` shape.
 _SERVICES: Final = frozenset({"dynamodb", "dynamodbstreams"})
@@ -83,6 +92,23 @@ def _serialize_structure(
     inner(self, serialized, value, shape, key)
 
 
+def _to_regular_json(self: DynamoType) -> dict[str, Any]:
+    value = self.value
+    if isinstance(value, dict):
+        value = {
+            key: item.to_regular_json() if isinstance(item, DynamoType) else copy.deepcopy(item)
+            for key, item in value.items()
+        }
+    elif isinstance(value, list):
+        value = [
+            item.to_regular_json() if isinstance(item, DynamoType) else copy.deepcopy(item)
+            for item in value
+        ]
+    if self.is_binary() and isinstance(value, str):
+        value = base64.b64decode(value)
+    return {self.type: value}
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="dynamodb-attribute-values-serialized-directly",
@@ -91,5 +117,13 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="moto's ResponseSerializer picks each of AttributeValue's ten members "
         "through its alias providers for every value of every item.",
         patches=[Wrap(BaseJSONSerializer, "_serialize_type_structure", _serialize_structure)],
+    ),
+    Fix(
+        name="dynamodb-json-copied-once",
+        why="Writing a nested item out copied each subtree once per level of nesting, on "
+        "every read and twice per stream record.",
+        upstream_bug="DynamoType.to_regular_json deep-copies its whole value before "
+        "converting it, and converts the nested values the same way.",
+        patches=[Attr(DynamoType, "to_regular_json", _to_regular_json)],
     ),
 ]
