@@ -8,6 +8,7 @@ can be deleted. The other tests run with every fix applied and assert AWS's beha
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import re
 import threading
@@ -22,9 +23,11 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.handlers import BUILTIN_HANDLERS
 from moto import backend_index, mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core import DEFAULT_ACCOUNT_ID, responses
 from moto.core.serialize import XFormedAttributePicker
+from moto.core.utils import method_names_from_class
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.responses import DynamoHandler
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails
@@ -39,6 +42,7 @@ from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import load_mock_test_case_for
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from aigw.local.engine import (
     apply_engine_fixes,
@@ -666,6 +670,36 @@ def test_canary_boto_client_for_builds_a_client_per_call() -> None:
     with engine_fixes_reverted("boto-client-cache"):
         first = boto_client.boto_client_for(REGION, "dynamodb")
         assert boto_client.boto_client_for(REGION, "dynamodb") is not first
+
+
+@pytest.mark.canary
+def test_canary_every_request_lists_the_response_class_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix moto-action-lookup."""
+    dynamodb = _dynamodb_table()
+    listed: list[object] = []
+    original = inspect.getmembers
+    monkeypatch.setattr(
+        inspect,
+        "getmembers",
+        lambda owner, *a, **k: (listed.append(owner), original(owner, *a, **k))[1],
+    )
+
+    with engine_fixes_reverted("moto-action-lookup"):
+        dynamodb.get_item(TableName="jobs", Key={"id": {"S": "j-1"}})
+
+    assert DynamoHandler in listed
+
+
+def test_an_action_is_found_exactly_when_moto_lists_it_among_the_class_functions() -> None:
+    for handler in (DynamoHandler, StepFunctionResponse):
+        listed = set(method_names_from_class(handler))
+        names = [*dir(handler), "no_such_action", "get_item_x"]
+
+        assert {name for name in names if name in responses.method_names_from_class(handler)} == (
+            listed
+        )
 
 
 def test_boto_clients_are_reused_until_handlers_or_session_change() -> None:
