@@ -57,7 +57,6 @@ from aigw_common.pipelines import (
     normalize,
     prepare,
 )
-from aigw_common.predict_models import load_catalogue
 from aigw_common.pricing import price_table
 from aigw_common.prompt_repository import PromptRepository
 from aigw_common.prompts import PromptVersion
@@ -156,6 +155,9 @@ class JobService:
     def list_models(self) -> dict[str, Any]:
         """GET /v1/models: the predict models from the catalogue predict runs with, and the
         LLM models the stack is configured for."""
+        # Only this route and predict submissions (aigw_common.pipelines) read the catalogue.
+        from aigw_common.predict_models import load_catalogue
+
         return {
             "models": [model.describe() for model in load_catalogue().models],
             "llm_models": [
