@@ -1086,6 +1086,34 @@ def test_item_json_is_moto_s_and_independent_of_the_item() -> None:
     assert written != by_moto
 
 
+@pytest.mark.canary
+def test_canary_measuring_a_map_copies_its_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-item-size-without-copies."""
+    nested = DynamoType(EVERY_TYPE_ITEM["nested"])
+    made: list[object] = []
+    original = DynamoType.__init__
+    monkeypatch.setattr(
+        DynamoType, "__init__", lambda self, value: (made.append(value), original(self, value))[1]
+    )
+
+    with engine_fixes_reverted("dynamodb-item-size-without-copies"):
+        nested.size()
+
+    assert any(type(value) is DynamoType for value in made)
+
+
+def test_item_sizes_are_moto_s_and_the_limit_still_holds() -> None:
+    item = _every_type_item()
+    with engine_fixes_reverted("dynamodb-item-size-without-copies"):
+        by_moto = [value.size() for value in item.attrs.values()]
+    dynamodb = _dynamodb_table()
+    big = {"id": {"S": "big"}, "results": {"M": {f"k{n}": {"S": "x" * 1000} for n in range(410)}}}
+
+    assert [value.size() for value in item.attrs.values()] == by_moto
+    with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
+        dynamodb.put_item(TableName="jobs", Item=big)
+
+
 def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:
     """A job and its idempotency record, created together or not at all (as POST /jobs)."""
     dynamodb.transact_write_items(
