@@ -635,9 +635,12 @@ class _Delivery:
 
 
 class _SourceQueue:
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock) -> None:
         self.items: deque[_Delivery] = deque()
         self.worker: threading.Thread | None = None
+        # Its own condition (on the invoker's lock): a delivery wakes its queue's worker
+        # only, not every worker of the runtime.
+        self.ready = threading.Condition(lock)
 
 
 class AsyncInvoker:
@@ -648,6 +651,7 @@ class AsyncInvoker:
         self._bridge = bridge
         self._queues: dict[str, _SourceQueue] = {}
         self._lock = threading.Lock()
+        #: Signalled when deliveries finish (for drain).
         self._changed = threading.Condition(self._lock)
         self._pending = 0
         self._closed = False
@@ -682,7 +686,7 @@ class AsyncInvoker:
                 return
             source_queue = self._queues.get(key)
             if source_queue is None:
-                source_queue = self._queues[key] = _SourceQueue()
+                source_queue = self._queues[key] = _SourceQueue(self._lock)
                 source_queue.worker = threading.Thread(
                     target=self._work, args=(source_queue,), name=f"aigw-async {key}", daemon=True
                 )
@@ -691,14 +695,14 @@ class AsyncInvoker:
                 _Delivery(target, [event], batch_size, attempts, bisect, on_failure)
             )
             self._pending += 1
-            self._changed.notify_all()
+            source_queue.ready.notify()
 
     def _next(self, source_queue: _SourceQueue) -> tuple[_Delivery, int] | None:
         with self._lock:
             while not source_queue.items or (self._held and not self._closed):
                 if self._closed:
                     return None
-                self._changed.wait()
+                source_queue.ready.wait()
             delivery = source_queue.items.popleft()
             taken = 1
             if delivery.batch_size is not None:
@@ -786,7 +790,11 @@ class AsyncInvoker:
         finally:
             with self._lock:
                 self._held -= 1
-                self._changed.notify_all()
+                self._wake_workers()
+
+    def _wake_workers(self) -> None:
+        for source_queue in self._queues.values():
+            source_queue.ready.notify_all()
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every queued invocation has run; False if the deadline passed first."""
@@ -804,6 +812,7 @@ class AsyncInvoker:
         with self._lock:
             self._closed = True
             workers = [q.worker for q in self._queues.values() if q.worker is not None]
+            self._wake_workers()
             self._queues.clear()
             self._changed.notify_all()
         for worker in workers:
