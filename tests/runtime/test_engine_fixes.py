@@ -27,6 +27,7 @@ from moto.core import DEFAULT_ACCOUNT_ID, responses
 from moto.core.serialize import XFormedAttributePicker
 from moto.core.utils import method_names_from_class
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 from moto.stepfunctions.parser import utils as parser_utils
@@ -1112,6 +1113,48 @@ def test_item_sizes_are_moto_s_and_the_limit_still_holds() -> None:
     assert [value.size() for value in item.attrs.values()] == by_moto
     with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
         dynamodb.put_item(TableName="jobs", Item=big)
+
+
+@pytest.mark.canary
+def test_canary_an_update_expression_is_parsed_on_every_call() -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-update-expressions-parsed-
+    once."""
+    with engine_fixes_reverted("dynamodb-update-expressions-parsed-once"):
+        first = UpdateExpressionParser.make("SET a = :a")
+        assert UpdateExpressionParser.make("SET a = :a") is not first
+
+
+def test_updates_sharing_an_expression_each_apply_their_own_values() -> None:
+    dynamodb = _dynamodb_table()
+    for job in ("j-1", "j-2", "j-3"):
+        dynamodb.update_item(
+            TableName="jobs",
+            Key={"id": {"S": job}},
+            UpdateExpression="SET #s = :s ADD n :one",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": f"done-{job}"}, ":one": {"N": "1"}},
+        )
+    dynamodb.update_item(
+        TableName="jobs",
+        Key={"id": {"S": "j-2"}},
+        UpdateExpression="SET #s = :s ADD n :one",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "again"}, ":one": {"N": "1"}},
+    )
+    items = {
+        item["id"]["S"]: (item["status"]["S"], item["n"]["N"])
+        for item in dynamodb.scan(TableName="jobs")["Items"]
+    }
+
+    assert UpdateExpressionParser.make("SET a = :a") is UpdateExpressionParser.make("SET a = :a")
+    assert items == {"j-1": ("done-j-1", "1"), "j-2": ("again", "2"), "j-3": ("done-j-3", "1")}
+    with pytest.raises(ClientError, match="Invalid UpdateExpression"):
+        dynamodb.update_item(
+            TableName="jobs",
+            Key={"id": {"S": "j-1"}},
+            UpdateExpression="SET = :s",
+            ExpressionAttributeValues={":s": {"S": "x"}},
+        )
 
 
 def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:
