@@ -34,6 +34,7 @@ from prices import price
 from samtranslator.yaml_helper import yaml_parse
 
 from aigw.local.apis.rest_api import Request, RestApi
+from aigw.local.engine.retention import on_express_finished
 from aigw.local.runtime import LocalRuntime
 from aigw.providers import simulated
 from aigw.tenants import create_tenant
@@ -182,6 +183,14 @@ class Deployment:
         self.parameters = GENEROUS | (parameters or {})
 
     def __enter__(self) -> Deployment:
+        # A finished Express execution is not kept (as on AWS): its description and history
+        # are caught as it ends, by execution ARN.
+        self.finished: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self._unlisten = on_express_finished(
+            lambda described, events: self.finished.__setitem__(
+                described["executionArn"], (described, events)
+            )
+        )
         self.runtime = LocalRuntime(self.template, parameters=self.parameters).start()
         simulated.install(self.runtime.providers, self.service_s)
         self.meter.attach(self.runtime)
@@ -215,16 +224,27 @@ class Deployment:
     def __exit__(self, *exc: object) -> None:
         self.meter.uninstall_bridge()
         self.runtime.stop()
+        self._unlisten()
 
     def _executions(self) -> dict[str, set[str]]:
         sfn = self.runtime.client("stepfunctions")
         found: dict[str, set[str]] = {}
         for logical_id, arn in self.machines.items():
-            arns: set[str] = set()
+            arns = {e for e, (d, _) in list(self.finished.items()) if d["stateMachineArn"] == arn}
             for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
                 arns.update(e["executionArn"] for e in page["executions"])
             found[logical_id] = arns
         return found
+
+    def _described(self, arn: str) -> dict[str, Any]:
+        if arn in self.finished:
+            return self.finished[arn][0]
+        return dict(self.runtime.client("stepfunctions").describe_execution(executionArn=arn))
+
+    def _history(self, arn: str) -> list[dict[str, Any]]:
+        if arn in self.finished:
+            return self.finished[arn][1]
+        return self.runtime.history(arn)
 
     def _request(self, method: str, path: str, body: Any) -> Any:
         headers = {"content-type": "application/json", "x-api-key": self.key}
@@ -263,10 +283,7 @@ class Deployment:
         while time.monotonic() < deadline:
             now = self._executions()
             new = [arn for logical_id, arns in now.items() for arn in arns - before[logical_id]]
-            described = [
-                self.runtime.client("stepfunctions").describe_execution(executionArn=arn)
-                for arn in new
-            ]
+            described = [self._described(arn) for arn in new]
             if all(d["status"] != "RUNNING" for d in described) and (path == "sync" or new):
                 if path == "job":
                     runners = {self.machines[r] for r in RUNNERS if r in self.machines}
@@ -278,14 +295,13 @@ class Deployment:
         raise TimeoutError("the job did not settle in 60 s")
 
     def _describe(self, before: dict[str, set[str]]) -> list[Execution]:
-        sfn = self.runtime.client("stepfunctions")
         executions = []
         for logical_id, arns in self._executions().items():
             for arn in sorted(arns - before[logical_id]):
-                described = sfn.describe_execution(executionArn=arn)
+                described = self._described(arn)
                 stop = described.get("stopDate") or described["startDate"]
                 ms = (stop - described["startDate"]).total_seconds() * 1000
-                events = self.runtime.history(arn)
+                events = self._history(arn)
                 transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
                 failed = sum(1 for e in events if e["type"].endswith("Failed"))
                 lambda_tasks = sum(

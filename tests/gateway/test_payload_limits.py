@@ -5,7 +5,9 @@ Step Functions fails an execution with States.DataLimitExceeded when a state's i
 output, or a task's parameters or result, is over 262,144 bytes of UTF-8
 (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). The fakes here
 answer with the most AWS can return for the input (see each one), and the test reads every
-execution's history, nested and Express ones included (aigw local keeps their history).
+execution's history, nested and Express ones included: a Standard one from
+GetExecutionHistory, an Express one as it ends (AWS keeps none, and neither does aigw local
+once it has finished; its events are what CloudWatch Logs would get with execution data).
 Both job paths run: under job-runner every nested pipeline's history is read; on
 express-job-runner the runner's own states carry the pipeline's whole StartSyncExecution
 answer (its input echoed and its output), the largest payload of that path (a synchronous
@@ -18,13 +20,14 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pytest
 from conftest import ROOT, Gateway, open_gateway, png
 
+from aigw.local.engine.retention import on_express_finished
 from aigw_common.pipelines import MAX_TEXT_BYTES
 
 #: Step Functions' payload quota: a state's input or output, a task's parameters or result.
@@ -201,18 +204,37 @@ def _executions_of(gateway: Gateway, job_id: str, since: float) -> list[str]:
     return found
 
 
-def _payloads(gateway: Gateway, execution_arn: str) -> Iterator[tuple[int, str]]:
-    """(size, event.field) of every input, output, parameters and result in a history."""
+@contextmanager
+def _express_histories() -> Iterator[dict[str, tuple[str, list[dict[str, Any]]]]]:
+    """The input and events of each Express execution that ends inside, by execution ARN."""
+    histories: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+    stop = on_express_finished(
+        lambda described, events: histories.__setitem__(
+            described["executionArn"], (described["input"], events)
+        )
+    )
+    try:
+        yield histories
+    finally:
+        stop()
+
+
+def _history(gateway: Gateway, execution_arn: str) -> Iterator[dict[str, Any]]:
     sfn = gateway.runtime.client("stepfunctions")
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        for event in page["events"]:
-            for key, details in event.items():
-                if not key.endswith("EventDetails") or not isinstance(details, dict):
-                    continue
-                for field in ("input", "output", "parameters", "result"):
-                    value = details.get(field)
-                    if isinstance(value, str):
-                        yield len(value.encode()), f"{event['type']}.{field}"
+        yield from page["events"]
+
+
+def _payloads(events: Iterable[dict[str, Any]]) -> Iterator[tuple[int, str]]:
+    """(size, event.field) of every input, output, parameters and result in a history."""
+    for event in events:
+        for key, details in event.items():
+            if not key.endswith("EventDetails") or not isinstance(details, dict):
+                continue
+            for field in ("input", "output", "parameters", "result"):
+                value = details.get(field)
+                if isinstance(value, str):
+                    yield len(value.encode()), f"{event['type']}.{field}"
 
 
 def _check_job(
@@ -220,18 +242,21 @@ def _check_job(
 ) -> dict[str, int]:
     """Run a job to success; the largest payload of each kind of event, every execution."""
     since = time.time() - 1
-    answer = gateway.request(
-        "POST", "/jobs", {"pipeline": pipeline, "input": pipeline_input, **body}
-    )
-    assert answer.status == 202, answer.body
-    job_id = answer.json()["job_id"]
-    job = gateway.wait(job_id, timeout=120)
+    with _express_histories() as express:
+        answer = gateway.request(
+            "POST", "/jobs", {"pipeline": pipeline, "input": pipeline_input, **body}
+        )
+        assert answer.status == 202, answer.body
+        job_id = answer.json()["job_id"]
+        job = gateway.wait(job_id, timeout=120)
     assert job["status"] == "SUCCEEDED", job
-    executions = _executions_of(gateway, job_id, since)
-    assert executions  # the runner (and under job-runner, the pipeline it nests)
+    histories = {arn: _history(gateway, arn) for arn in _executions_of(gateway, job_id, since)}
+    histories.update({arn: events for arn, (data, events) in express.items() if job_id in data})
+    # The runner (and under job-runner, the pipeline it nests).
+    assert histories
     largest: dict[str, int] = {}
-    for arn in executions:
-        for size, where in _payloads(gateway, arn):
+    for arn, events in histories.items():
+        for size, where in _payloads(events):
             assert size <= PAYLOAD_LIMIT, f"{arn}: {where} is {size} bytes"
             largest[where] = max(size, largest.get(where, 0))
     return largest

@@ -8,12 +8,14 @@ can be deleted. The other tests run with every fix applied and assert AWS's beha
 from __future__ import annotations
 
 import base64
+import gc
 import inspect
 import json
 import re
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -26,6 +28,7 @@ from moto import backend_index, mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID, responses
 from moto.core.serialize import XFormedAttributePicker
 from moto.core.utils import method_names_from_class
+from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
@@ -52,6 +55,7 @@ from aigw.local.engine import (
     set_time_scale,
 )
 from aigw.local.engine.mock_config import MockConfigError, use_mock_config
+from aigw.local.engine.retention import on_express_finished
 from aigw.local.services.providers import registry
 
 REGION = "us-east-1"
@@ -1314,3 +1318,137 @@ def test_transactions_and_writes_from_many_threads_all_land() -> None:
     assert failures == []
     scanned = dynamodb.get_paginator("scan").paginate(TableName="jobs", Select="COUNT")
     assert sum(page["Count"] for page in scanned) == 8 * 40 * 3
+
+
+# ---------------------------------------------------------------------------- Retention
+
+
+def _replaced_item_is_alive() -> bool:
+    """Put an item, then another with the same key: is the first still in memory?"""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="kept",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="kept", Item={"id": {"S": "1"}, "v": {"S": "first"}})
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("kept")
+    first = weakref.ref(table.items[next(iter(table.items))])
+    dynamodb.put_item(TableName="kept", Item={"id": {"S": "1"}, "v": {"S": "second"}})
+    gc.collect()
+    return first() is not None
+
+
+@pytest.mark.canary
+def test_canary_every_model_instance_is_kept_forever(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If this fails, moto fixed it upstream: delete fix model-instances-weak."""
+    with engine_fixes_reverted("model-instances-weak"):
+        monkeypatch.setattr(Item, "instances_tracked", [])  # moto's own list, as at import
+        assert _replaced_item_is_alive()
+
+
+def test_a_replaced_item_is_freed_and_live_items_are_still_tracked() -> None:
+    assert not _replaced_item_is_alive()
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("kept")
+    assert table.items[next(iter(table.items))] in list(Item.instances_tracked)
+
+
+SLOW_PASS = {
+    "StartAt": "W",
+    "States": {
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+        "P": {"Type": "Pass", "Parameters": {"done": True}, "End": True},
+    },
+}
+
+
+def _finished_express_execution() -> str:
+    arn = create(CHILD, name="express", type_="EXPRESS")
+    execution_arn = sfn().start_execution(stateMachineArn=arn, input='{"a": 1}')["executionArn"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if sfn().describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
+                return execution_arn
+        except ClientError:
+            return execution_arn  # finished and dropped
+        time.sleep(0.005)
+    raise AssertionError(f"{execution_arn} still running")
+
+
+@pytest.mark.canary
+def test_canary_a_finished_express_execution_is_kept() -> None:
+    """If this fails, moto fixed it upstream: delete fix express-executions-not-kept."""
+    with engine_fixes_reverted("express-executions-not-kept"):
+        execution_arn = _finished_express_execution()
+        assert sfn().describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("operation", ["DescribeExecution", "GetExecutionHistory"])
+def test_a_finished_express_execution_is_not_found_as_on_aws(operation: str) -> None:
+    execution_arn = _finished_express_execution()
+    call = getattr(sfn(), re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())
+
+    with pytest.raises(ClientError) as raised:
+        call(executionArn=execution_arn)
+
+    code = raised.value.response["Error"]["Code"]
+    assert code == "ExecutionDoesNotExist"
+    errors = sfn().meta.service_model.operation_model(operation).error_shapes
+    assert code in {shape.name for shape in errors}
+
+
+def test_a_finished_express_execution_is_not_listed() -> None:
+    execution_arn = _finished_express_execution()
+    listed = sfn().list_executions(
+        stateMachineArn=execution_arn.rsplit(":", 1)[0].replace(":execution:", ":stateMachine:")
+    )["executions"]
+    assert listed == []
+
+
+def test_a_finished_standard_execution_is_kept() -> None:
+    described = run(CHILD, {"a": 1}, name="standard")
+    assert sfn().describe_execution(executionArn=described["executionArn"])["status"] == (
+        "SUCCEEDED"
+    )
+    assert history(described["executionArn"])
+
+
+def test_a_finished_express_execution_is_told_with_its_output_and_history() -> None:
+    seen: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    stop = on_express_finished(lambda described, events: seen.append((described, events)))
+    try:
+        execution_arn = _finished_express_execution()
+    finally:
+        stop()
+
+    ((described, events),) = seen
+    assert described["executionArn"] == execution_arn
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"got": 1}
+    assert events[0]["type"] == "ExecutionStarted"
+    assert events[-1]["type"] == "ExecutionSucceeded"
+
+
+@pytest.mark.parametrize(("suffix", "child"), [(".sync", SLOW_PASS), (".sync:2", CHILD)])
+def test_a_sync_parent_reads_its_express_child_which_is_dropped_after(
+    suffix: str, child: dict[str, Any]
+) -> None:
+    child_arn = create(child, name="express-child", type_="EXPRESS")
+
+    result = output(run(start_child(child_arn, suffix), name="parent"))
+
+    assert result["Status"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as raised:
+        sfn().describe_execution(executionArn=result["ExecutionArn"])
+    assert raised.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
+
+
+def test_a_sync_parent_sees_its_failed_express_child_fail() -> None:
+    child_arn = create(FAILING_CHILD, name="express-child", type_="EXPRESS")
+
+    described = run(start_child(child_arn, ".sync"), name="parent")
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.TaskFailed"

@@ -19,7 +19,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-from aigw.local.engine.patches import Attr, Fix
+from aigw.local.engine.patches import Fix, Wrap
 
 #: A parent re-reads its child's status at least this often (a stop, a missed end).
 MAX_BLOCK_SECONDS: Final = 1.0
@@ -47,40 +47,34 @@ def _ended(execution_arn: str) -> None:
         event.set()
 
 
-_ORIGINAL_TERMINATED: Final = BaseExecutionWorkerCommunication.terminated
-_ORIGINAL_SYNC: Final = StateTaskServiceSfn._build_sync_resolver
-_ORIGINAL_SYNC2: Final = StateTaskServiceSfn._build_sync2_resolver
-
-
-def _terminated_and_told(self: BaseExecutionWorkerCommunication) -> None:
-    _ORIGINAL_TERMINATED(self)  # the status is final before anyone is woken
+def _terminated_and_told(
+    terminated: Callable[..., None], self: BaseExecutionWorkerCommunication
+) -> None:
+    terminated(self)  # the status is final before anyone is woken
     _ended(self.execution.exec_arn)
 
 
-def _blocking(build: Callable[..., Any]) -> Callable[..., Any]:
-    def build_resolver(
-        self: StateTaskServiceSfn, env: Environment, *args: Any, **kwargs: Any
-    ) -> Callable[[], Any]:
-        child_arn = env.stack[-1]["ExecutionArn"]  # the builder pops StartExecution's answer
-        resolve = build(self, env, *args, **kwargs)
+def _blocking(
+    build: Callable[..., Any], self: StateTaskServiceSfn, env: Environment, *args: Any, **kw: Any
+) -> Callable[[], Any]:
+    child_arn = env.stack[-1]["ExecutionArn"]  # the builder pops StartExecution's answer
+    resolve = build(self, env, *args, **kw)
 
-        def resolve_when_ended() -> Any:
-            # Registered before the first look, so an end between the two is not missed.
-            end = _end_of(child_arn)
-            try:
+    def resolve_when_ended() -> Any:
+        # Registered before the first look, so an end between the two is not missed.
+        end = _end_of(child_arn)
+        try:
+            result = resolve()
+            if result is None and end.wait(MAX_BLOCK_SECONDS):
                 result = resolve()
-                if result is None and end.wait(MAX_BLOCK_SECONDS):
-                    result = resolve()
-            except BaseException:  # the child failed: its resolver raises the failure
-                _forget(child_arn, end)
-                raise
-            if result is not None:
-                _forget(child_arn, end)
-            return result
+        except BaseException:  # the child failed: its resolver raises the failure
+            _forget(child_arn, end)
+            raise
+        if result is not None:
+            _forget(child_arn, end)
+        return result
 
-        return resolve_when_ended
-
-    return build_resolver
+    return resolve_when_ended
 
 
 FIXES: Final[list[Fix]] = [
@@ -90,9 +84,9 @@ FIXES: Final[list[Fix]] = [
         "many jobs are in flight.",
         upstream_bug="The .sync integration polls DescribeExecution until the child ends.",
         patches=[
-            Attr(BaseExecutionWorkerCommunication, "terminated", _terminated_and_told),
-            Attr(StateTaskServiceSfn, "_build_sync_resolver", _blocking(_ORIGINAL_SYNC)),
-            Attr(StateTaskServiceSfn, "_build_sync2_resolver", _blocking(_ORIGINAL_SYNC2)),
+            Wrap(BaseExecutionWorkerCommunication, "terminated", _terminated_and_told),
+            Wrap(StateTaskServiceSfn, "_build_sync_resolver", _blocking),
+            Wrap(StateTaskServiceSfn, "_build_sync2_resolver", _blocking),
         ],
     ),
 ]
