@@ -33,6 +33,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
 from moto.sagemakerruntime.models import sagemakerruntime_backends
+from moto.sns.models import sns_backends
 from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -1352,6 +1353,42 @@ def test_a_replaced_item_is_freed_and_live_items_are_still_tracked() -> None:
     assert not _replaced_item_is_alive()
     table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("kept")
     assert table.items[next(iter(table.items))] in list(Item.instances_tracked)
+
+
+def _publish_to_a_queue(messages: int) -> tuple[Any, list[str]]:
+    """A topic with a queue subscribed; publish; the topic's model and what the queue got."""
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic_arn = sns.create_topic(Name="events")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="listener")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    for n in range(messages):
+        sns.publish(TopicArn=topic_arn, Message=f"m{n}")
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    return sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics[topic_arn], [m["Body"] for m in received]
+
+
+@pytest.mark.canary
+def test_canary_every_published_message_is_kept() -> None:
+    """If this fails, moto fixed it upstream: delete fix sns-messages-not-kept."""
+    with engine_fixes_reverted("sns-messages-not-kept"):
+        topic, _ = _publish_to_a_queue(3)
+        assert len(topic.sent_notifications) == 3
+
+
+def test_published_messages_are_delivered_and_not_kept() -> None:
+    topic, received = _publish_to_a_queue(3)
+
+    assert sorted(received) == ["m0", "m1", "m2"]
+    assert len(topic.sent_notifications) == 0
 
 
 SLOW_PASS = {

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from aigw.local.apis import rest_api
 from aigw.local.apis.api_definition import ApiDefinition, RestApiError, StageConfig
 from aigw.local.apis.rest_api import Request, Response, RestApi
 from aigw.local.runtime import LocalRuntime
@@ -209,6 +210,20 @@ def test_the_authorizer_result_is_cached_by_key(api: RestApi, clock: FakeClock) 
     assert [(c.identity, c.cached) for c in api.authorizer_calls[2:]] == [
         (("reader-key",), False),
         (("good-key",), False),
+    ]
+
+
+def test_only_the_latest_authorizations_are_remembered(
+    api: RestApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rest_api, "AUTHORIZER_CALLS_KEPT", 2)
+
+    for key in ("good-key", "reader-key", "good-key"):
+        call(api, "GET", "/v1/items/a", key=key)
+
+    assert [(c.identity, c.cached) for c in api.authorizer_calls] == [
+        (("reader-key",), False),
+        (("good-key",), True),
     ]
 
 

@@ -95,6 +95,10 @@ class Response:
         return json.loads(self.body)
 
 
+#: How many authorizations a RestApi remembers in ``authorizer_calls``.
+AUTHORIZER_CALLS_KEPT = 1000
+
+
 @dataclass(frozen=True)
 class AuthorizerCall:
     """One authorization: ``cached`` when the authorizer's cached result answered it."""
@@ -182,7 +186,8 @@ class RestApi:
         #: Seconds for throttling and the authorizer cache; tests pass a clock they move.
         self.clock = clock
         self.gateway_responses = GatewayResponses(definition.gateway_responses)
-        #: Every authorization, in order: authorizer calls and cache hits are visible here.
+        #: The latest authorizations (at most ``AUTHORIZER_CALLS_KEPT``), in order:
+        #: authorizer calls and cache hits are visible here.
         self.authorizer_calls: list[AuthorizerCall] = []
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[Any, float]] = {}
         self._buckets: dict[tuple[str, ...], _TokenBucket] = {}
@@ -295,6 +300,8 @@ class RestApi:
                 self.authorizer_calls.append(
                     AuthorizerCall(authorizer.name, identity, cached, outcome)
                 )
+                # A long-running gateway authorizes every request: keep only the latest.
+                del self.authorizer_calls[:-AUTHORIZER_CALLS_KEPT]
         # A Deny's context too reaches the gateway response ($context.authorizer.reason).
         exchange.principal_id, exchange.authorizer_context = principal_id, context
         if effect != "Allow":

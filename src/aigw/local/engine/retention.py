@@ -7,6 +7,10 @@ hundreds of KiB per job (docs/benchmarks.md, memory growth), mostly for two reas
   one made by an update or a transaction, each stream record, each S3 object version, …) is
   appended to its class's ``instances_tracked`` list, for moto server's dashboard, and never
   removed: everything ever created stays alive. The dashboard needs only the live ones.
+- every message published to an SNS topic is appended to the topic's
+  ``sent_notifications`` (for tests that inspect moto) and never removed. SNS delivers a
+  message to the topic's subscriptions and keeps nothing (a standard topic has no archive):
+  locally it is delivered and not kept.
 - every execution is kept with its full event history, Express executions included. AWS
   keeps no Express execution: DescribeExecution, GetExecutionHistory and ListExecutions do
   not support them (the Step Functions API reference; their history goes only to
@@ -23,6 +27,7 @@ state transitions there, and tests the payloads of its states.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import logging
@@ -32,6 +37,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from moto.core.common_models import BaseModel
+from moto.sns.models import Topic
 from moto.stepfunctions.models import StateMachineInstance
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
     ResourceCondition,
@@ -80,6 +86,14 @@ def _new_model(cls: type, *args: Any, **kwargs: Any) -> Any:
         tracked = cls.instances_tracked = _LiveInstances(tracked)  # type: ignore[attr-defined]
     tracked.append(instance)
     return instance
+
+
+# --------------------------------------------------------------------------- SNS messages
+
+
+def _init_topic(inner: Callable[..., None], self: Topic, *args: Any, **kwargs: Any) -> None:
+    inner(self, *args, **kwargs)
+    self.sent_notifications = collections.deque(maxlen=0)  # type: ignore[assignment]
 
 
 # --------------------------------------------------------------------------- Express executions
@@ -211,6 +225,12 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="BaseModel.__new__ appends every instance to its class's "
         "instances_tracked (for the server dashboard) and never removes it.",
         patches=[Attr(BaseModel, "__new__", staticmethod(_new_model))],
+    ),
+    Fix(
+        name="sns-messages-not-kept",
+        why="SNS keeps no published message; locally every one stayed in memory.",
+        upstream_bug="Topic.publish appends every message to sent_notifications, for ever.",
+        patches=[Wrap(Topic, "__init__", _init_topic)],
     ),
     Fix(
         name="express-executions-not-kept",
