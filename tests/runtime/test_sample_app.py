@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.dynamodb.models import dynamodb_backends
 
 from aigw.local.runtime import LocalRuntime
 from aigw.local.services.providers import ServiceError
@@ -76,6 +77,18 @@ def test_given_the_template_when_deployed_then_every_resource_runs(app: LocalRun
 
 
 # ---------------------------------------------------------------------------- Step Functions
+
+
+def test_given_an_express_machine_when_run_then_its_end_is_answered_though_aws_keeps_none(
+    app: LocalRuntime,
+) -> None:
+    result = app.run("InsightsMachine", {"text": "great"})
+
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["output"])
+    with pytest.raises(ClientError) as raised:
+        app.client("stepfunctions").describe_execution(executionArn=result["executionArn"])
+    assert raised.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
 
 
 def test_given_an_echo_job_when_the_pipeline_runs_then_it_succeeds_and_stores_the_item(
@@ -313,6 +326,32 @@ def test_given_a_table_stream_when_items_are_written_then_batches_arrive_in_orde
     assert all(len(batch["keys"]) <= 10 for batch in batches)  # BatchSize from the template
     assert {batch["mode"] for batch in batches} == {"audit"}
     assert {event for batch in batches for event in batch["events"]} == {"INSERT"}
+
+
+def test_given_a_table_stream_when_its_records_are_delivered_then_the_stream_keeps_none(
+    app: LocalRuntime,
+) -> None:
+    """A long-running runtime must not keep every change: a record goes once every mapping
+    of the table has it, and no record is lost on the way."""
+    dynamodb = app.client("dynamodb")
+    table = app.physical_id("ItemsTable")
+    app.drain()
+    prefix = f"kept-{uuid.uuid4().hex[:6]}-"
+    keys = [f"{prefix}{n:02d}" for n in range(12)]
+
+    for key in keys:
+        dynamodb.put_item(TableName=table, Item={"id": {"S": key}})
+    app.drain()
+
+    delivered = {
+        key
+        for batch in _audit_objects(app, "stream/")
+        for key in batch["keys"]
+        if key.startswith(prefix)
+    }
+    assert delivered == set(keys)
+    shard = dynamodb_backends[app.account_id][app.region].get_table(table).stream_shard
+    assert shard.items == []
 
 
 def test_given_a_rule_on_failed_executions_when_the_pipeline_fails_then_the_target_runs(

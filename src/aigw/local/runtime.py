@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from aigw.local.deploy.template import CfnTemplate, load_template
 from aigw.local.engine import api_gateway_invoke
 from aigw.local.engine.admission import DEFAULT_LIMIT as DEFAULT_ADMISSION_LIMIT
 from aigw.local.engine.admission import admission
+from aigw.local.engine.retention import on_express_finished
 from aigw.local.events.schedules import Schedules
 from aigw.local.events.sources import EventSources
 from aigw.local.lambdas.bridge import LambdaBridge, install_function_environ
@@ -44,6 +46,8 @@ from aigw.local.services.aws_endpoint import AwsEndpoint
 LOG = logging.getLogger("aigw.local")
 
 _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+#: How many finished Express executions ``wait_for_execution`` can still answer for.
+EXPRESS_ENDS_KEPT = 256
 _active_lock = threading.Lock()
 _active: LocalRuntime | None = None
 
@@ -89,6 +93,11 @@ class LocalRuntime:
         self._clients: dict[str, Any] = {}
         self._endpoint: AwsEndpoint | None = None
         self._apis: dict[str, Any] = {}
+        # A finished Express execution is gone from the API (as on AWS); wait_for_execution
+        # still answers for the latest ones.
+        self._express_ends: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._express_ends_lock = threading.Lock()
+        self._stop_listening: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalRuntime:
@@ -122,6 +131,7 @@ class LocalRuntime:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         engine.apply_engine_fixes()
+        self._stop_listening = on_express_finished(self._express_ended)
         engine.set_time_scale(self.time_scale)
         admission.set_limit(self.max_running_executions)
         providers.install()
@@ -157,6 +167,9 @@ class LocalRuntime:
         self.event_sources.uninstall()
         s3_post_policy.uninstall()
         sns_subscribe.uninstall()
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
         engine.set_time_scale(1.0)
         admission.set_limit(DEFAULT_ADMISSION_LIMIT)
         if self._mock is not None:
@@ -261,15 +274,31 @@ class LocalRuntime:
         )
         return response["executionArn"]
 
+    def _express_ended(self, described: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        with self._express_ends_lock:
+            self._express_ends[described["executionArn"]] = described
+            while len(self._express_ends) > EXPRESS_ENDS_KEPT:
+                self._express_ends.popitem(last=False)
+
     def wait_for_execution(
         self, execution_arn: str, *, timeout: float = 30.0, poll: float = 0.002
     ) -> dict[str, Any]:
-        """Poll until the execution ends; ``ExecutionTimeout`` when ``timeout`` passes first."""
+        """Poll until the execution ends; ``ExecutionTimeout`` when ``timeout`` passes first.
+
+        For an Express execution that has ended, which DescribeExecution no longer knows (as
+        on AWS), the answer it gave at its end (the latest ``EXPRESS_ENDS_KEPT`` are kept)."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         delay = poll
         while True:
-            described = sfn.describe_execution(executionArn=execution_arn)
+            try:
+                described = sfn.describe_execution(executionArn=execution_arn)
+            except sfn.exceptions.ExecutionDoesNotExist:
+                with self._express_ends_lock:
+                    ended = self._express_ends.get(execution_arn)
+                if ended is None:
+                    raise
+                return dict(ended)
             if described["status"] in _TERMINAL:
                 return described
             if time.monotonic() >= deadline:
