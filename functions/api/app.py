@@ -8,23 +8,26 @@ never from the request.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from event_subscriptions import EventSubscriptions
 from job_service import JobService
 
-from aigw_common.access import TicketStore
 from aigw_common.errors import GatewayError, InvalidInput, Unauthorized
 from aigw_common.json_input import parse_json
 from aigw_common.lazy import LazyClient, LazyTracer
-from aigw_common.prompts import check_definition, check_name
 from aigw_common.settings import load_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from aigw_common.access import TicketStore
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,14 @@ app = APIGatewayRestResolver(
 )
 service = JobService.from_environment()
 event_subscriptions = EventSubscriptions.from_environment()
-tickets = TicketStore(LazyClient("dynamodb"), http_settings.auth_table)
+
+
+# Only its route uses the ticket store: made (its module imported) there, the first time.
+@functools.cache
+def _tickets() -> TicketStore:
+    from aigw_common.access import TicketStore
+
+    return TicketStore(LazyClient("dynamodb"), http_settings.auth_table)
 
 
 def _tenant() -> str:
@@ -101,7 +111,7 @@ def create_upload() -> Response:
 
 @app.post("/ws-tickets")
 def create_websocket_ticket() -> Response:
-    ticket = tickets.issue(_tenant())
+    ticket = _tickets().issue(_tenant())
     return _json(201, {"ticket": ticket.ticket, "expires_at": ticket.expires_at})
 
 
@@ -161,6 +171,8 @@ def run_pipeline(pipeline: str) -> Response:
 
 @app.post("/prompts")
 def create_prompt() -> Response:
+    from aigw_common.prompts import check_definition, check_name
+
     body = _body()
     name = check_name(body.get("name"))
     definition = check_definition(body, service.models.models)
@@ -171,6 +183,8 @@ def create_prompt() -> Response:
 
 @app.put("/prompts/<name>")
 def add_prompt_version(name: str) -> Response:
+    from aigw_common.prompts import check_definition, check_name
+
     definition = check_definition(_body(), service.models.models)
     added, new = service.prompts.add_version(_tenant(), check_name(name), definition)
     return _json(201 if new else 200, added.to_api(latest_version=added.version))
@@ -189,6 +203,8 @@ def list_prompts() -> Response:
 
 @app.get("/prompts/<name>")
 def get_prompt(name: str) -> Response:
+    from aigw_common.prompts import check_name
+
     query = app.current_event.query_string_parameters or {}
     version = _integer(query, "version", None, 1, 999_999)
     found, latest = service.prompts.get(_tenant(), check_name(name), version)
@@ -197,6 +213,8 @@ def get_prompt(name: str) -> Response:
 
 @app.delete("/prompts/<name>")
 def delete_prompt(name: str) -> Response:
+    from aigw_common.prompts import check_name
+
     service.prompts.delete(_tenant(), check_name(name))
     return Response(status_code=204, content_type="application/json", body="")
 

@@ -27,7 +27,6 @@ from aigw_common.errors import Conflict, InvalidInput, NotFound, UpstreamError
 from aigw_common.job_status import JobStatus, utc_now
 from aigw_common.json_input import excerpt
 from aigw_common.lazy import LazyClient
-from aigw_common.pipelines import catalogue
 from aigw_common.settings import load_settings
 
 MAX_PER_TENANT = 10
@@ -225,6 +224,9 @@ def _checked(request: dict[str, Any]) -> tuple[str, str, list[str], list[str]]:
         or not ENDPOINTS[protocol].fullmatch(endpoint)
     ):
         raise InvalidInput(f"endpoint {excerpt(endpoint)} is not a valid {protocol} endpoint")
+    # The pipeline catalogue only where a subscription is made, not at every cold start.
+    from aigw_common.pipelines import catalogue
+
     pipelines = _names(request.get("pipelines"), set(catalogue()), "pipelines")
     statuses = _names(request.get("statuses"), set(JobStatus.__members__), "statuses")
     return protocol, endpoint, pipelines, statuses

@@ -2,6 +2,12 @@
 
 The AWS clients are passed in (``from_environment`` makes the real ones), and every AWS
 error that a client can cause is mapped to a domain error here, once.
+
+A cold start imports what reading a job needs (the Jobs table, the job model). What only
+some routes use is imported by them at first use: the pipeline catalogue (with the text,
+LLM and prompt modules), metering, the usage ledger, the tenants' settings and the result
+cache for submissions and runs, the prompt repository for the prompt routes. A container
+that only answers polls (``GET /v1/jobs/{id}``, most requests) never loads them.
 """
 
 from __future__ import annotations
@@ -17,12 +23,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from aigw_common import media
 from aigw_common.errors import (
     Conflict,
     GatewayError,
@@ -34,8 +39,8 @@ from aigw_common.errors import (
     Unprocessable,
     UpstreamError,
 )
-from aigw_common.failures import classify
 from aigw_common.ids import is_job_id, new_job_id
+from aigw_common.job_status import JobStatus, utc_now
 from aigw_common.jobs import (
     MAX_INLINE_RESULT_BYTES,
     RUN_PREFIX,
@@ -46,30 +51,19 @@ from aigw_common.jobs import (
 )
 from aigw_common.json_input import excerpt
 from aigw_common.lazy import LazyClient
-from aigw_common.llm import ModelCatalogue
-from aigw_common.metering import ObjectFacts, Usage, cached_usage, estimate, measure
-from aigw_common.models import Job, JobError, JobStatus, Progress, utc_now
-from aigw_common.pipelines import (
-    ObjectHead,
-    Submission,
-    catalogue,
-    get_pipeline,
-    normalize,
-    prepare,
-)
 from aigw_common.pricing import price_table
-from aigw_common.prompt_repository import PromptRepository
-from aigw_common.prompts import PromptVersion
-from aigw_common.result_cache import (
-    CacheRequest,
-    ResultCache,
-    cache_key,
-    layer_digest,
-    pipeline_version,
-)
 from aigw_common.settings import load_settings
-from aigw_common.tenant_settings import Limits, TenantDirectory, TenantSettings
-from aigw_common.usage import Reservation, UsageLedger, month_of, parse_period, report
+
+if TYPE_CHECKING:
+    from aigw_common.llm import ModelCatalogue
+    from aigw_common.metering import ObjectFacts
+    from aigw_common.models import Job
+    from aigw_common.pipelines import ObjectHead
+    from aigw_common.prompt_repository import PromptRepository
+    from aigw_common.prompts import PromptVersion
+    from aigw_common.result_cache import CacheRequest, ResultCache
+    from aigw_common.tenant_settings import Limits, TenantDirectory, TenantSettings
+    from aigw_common.usage import Reservation, UsageLedger
 
 UPLOAD_URL_SECONDS = 900
 #: How long a function keeps the pipelines' version (a cache key's part) before reading the
@@ -117,18 +111,48 @@ class JobService:
     ) -> None:
         self.settings = settings
         self.jobs = JobRepository(settings.jobs_table, dynamodb)
-        self.prompts = PromptRepository(settings.prompts_table, dynamodb)
-        self.models = ModelCatalogue.from_setting(settings.llm_models, settings.llm_default_model)
-        self.tenants = TenantDirectory(settings.tenants_table, dynamodb)
-        self.ledger = UsageLedger(settings.usage_table, dynamodb)
+        # Read at the cold start, so a region without a price table stops it.
         self.prices = price_table(settings.prices_region)
-        self.cache = ResultCache(settings.result_cache_table, dynamodb)
         # The pipelines' version (a cache key's part) and when it was read: computed on the
         # first job that asks for the cache, not at every cold start.
         self._version: tuple[str, float] | None = None
+        self.dynamodb = dynamodb
         self.s3 = s3
         self.sfn = sfn
         self.sfn_sync = sfn_sync or sfn
+
+    # What only some routes use, made (and its module imported) by the first that does.
+    @functools.cached_property
+    def prompts(self) -> PromptRepository:
+        from aigw_common.prompt_repository import PromptRepository
+
+        return PromptRepository(self.settings.prompts_table, self.dynamodb)
+
+    @functools.cached_property
+    def models(self) -> ModelCatalogue:
+        from aigw_common.llm import ModelCatalogue
+
+        return ModelCatalogue.from_setting(
+            self.settings.llm_models, self.settings.llm_default_model
+        )
+
+    @functools.cached_property
+    def tenants(self) -> TenantDirectory:
+        from aigw_common.tenant_settings import TenantDirectory
+
+        return TenantDirectory(self.settings.tenants_table, self.dynamodb)
+
+    @functools.cached_property
+    def ledger(self) -> UsageLedger:
+        from aigw_common.usage import UsageLedger
+
+        return UsageLedger(self.settings.usage_table, self.dynamodb)
+
+    @functools.cached_property
+    def cache(self) -> ResultCache:
+        from aigw_common.result_cache import ResultCache
+
+        return ResultCache(self.settings.result_cache_table, self.dynamodb)
 
     @classmethod
     def from_environment(cls) -> JobService:
@@ -150,6 +174,8 @@ class JobService:
 
     # ------------------------------------------------------------------ catalogue
     def pipelines(self) -> list[dict[str, Any]]:
+        from aigw_common.pipelines import catalogue
+
         return [pipeline.describe() for pipeline in catalogue().values()]
 
     def list_models(self) -> dict[str, Any]:
@@ -196,6 +222,9 @@ class JobService:
     def submit(
         self, tenant_id: str, request: dict[str, Any], *, idempotency_key: str | None
     ) -> dict[str, Any]:
+        from aigw_common.models import Job, Progress
+        from aigw_common.pipelines import catalogue
+
         name = request.get("pipeline")
         if not isinstance(name, str) or name not in catalogue():
             raise InvalidInput(f"pipeline must be one of: {', '.join(catalogue())}")
@@ -277,6 +306,8 @@ class JobService:
         facts: Callable[[], ObjectFacts | None],
     ) -> CacheRequest | None:
         """The job's cache key and TTL, when the job (or else its tenant) asks for the cache."""
+        from aigw_common.result_cache import CacheRequest, cache_key
+
         if not (tenant.cache_by_default if asked is None else asked):
             return None
         source = None
@@ -293,6 +324,9 @@ class JobService:
     def _pipeline_version(self) -> str | None:
         """The pipelines' version (result_cache.pipeline_version), read again after a while;
         None when the definitions cannot be read now (the job then runs uncached)."""
+        from aigw_common.pipelines import catalogue
+        from aigw_common.result_cache import pipeline_version
+
         now = time.monotonic()
         if self._version is None or now - self._version[1] > PIPELINE_VERSION_SECONDS:
             try:
@@ -313,6 +347,8 @@ class JobService:
         """The job answered from the cache (created SUCCEEDED, with a $0 usage), or None on
         a miss. Takes no concurrency slot and no budget: it calls nothing. It is settled
         like any job from the Jobs stream, as a cache hit."""
+        from aigw_common.metering import cached_usage
+
         hit = self.cache.get(job.tenant_id, cache.key)
         if hit is None:
             return None
@@ -358,6 +394,8 @@ class JobService:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return  # started by an earlier attempt of the same request
+            from aigw_common.models import JobError
+
             failure = _upstream(error)
             # Nothing will run it: end it, so its slot and reservation are released.
             self.jobs.transition(
@@ -381,6 +419,9 @@ class JobService:
     ) -> Reservation:
         """What the job holds from admission until it is settled: its estimated cost, in
         the month it is created in (its settlement finds the month on the job)."""
+        from aigw_common.metering import estimate
+        from aigw_common.usage import Reservation
+
         # An object's size bounds a document's pages; an image's estimate needs no HEAD.
         is_object = "bucket" in prepared and "key" in prepared and name != "image-insights"
         return Reservation(
@@ -394,6 +435,8 @@ class JobService:
         return functools.cache(functools.partial(self._object_facts, prepared))
 
     def _object_facts(self, prepared: dict[str, Any]) -> ObjectFacts | None:
+        from aigw_common.metering import ObjectFacts
+
         try:
             head = self.s3.head_object(Bucket=prepared["bucket"], Key=prepared["key"])
         except ClientError:
@@ -413,6 +456,8 @@ class JobService:
 
     def usage(self, tenant_id: str, query: dict[str, str]) -> dict[str, Any]:
         """GET /v1/usage: settled usage by day, pipeline or service, and the limits now."""
+        from aigw_common.usage import month_of, parse_period, report
+
         tenant = self.tenants.settings(tenant_id)
         today = datetime.datetime.now(datetime.UTC).date()
         start, end = parse_period(query, today)
@@ -467,8 +512,11 @@ class JobService:
         if status is not None and status not in JobStatus.__members__:
             raise InvalidInput(f"status must be one of: {', '.join(JobStatus.__members__)}")
         pipeline = query.get("pipeline")
-        if pipeline is not None and pipeline not in catalogue():
-            raise InvalidInput(f"pipeline must be one of: {', '.join(catalogue())}")
+        if pipeline is not None:
+            from aigw_common.pipelines import catalogue
+
+            if pipeline not in catalogue():
+                raise InvalidInput(f"pipeline must be one of: {', '.join(catalogue())}")
         try:
             limit = int(query.get("limit", "20"))
         except ValueError:
@@ -528,6 +576,9 @@ class JobService:
         """A synchronous run: admitted and settled like a job (it takes a concurrency slot
         and counts against the month's jobs and budget), through a run record that the
         Jobs table's stream settles as it would a job's."""
+        from aigw_common.models import Job
+        from aigw_common.pipelines import get_pipeline
+
         pipeline = get_pipeline(name)
         if not pipeline.runs_synchronously:
             raise InvalidInput(f"{name} runs asynchronously: submit it with POST /v1/jobs")
@@ -580,6 +631,10 @@ class JobService:
         options: dict[str, Any],
         cache: CacheRequest | None,
     ) -> dict[str, Any]:
+        from aigw_common.failures import classify
+        from aigw_common.metering import Usage, measure
+        from aigw_common.pipelines import normalize
+
         record = RUN_PREFIX + run_id
         execution_input = {
             "tenant_id": tenant_id,
@@ -630,6 +685,9 @@ class JobService:
     ) -> dict[str, Any] | None:
         """A run answered from the cache (recorded SUCCEEDED with a $0 usage, settled as a
         cache hit), or None on a miss."""
+        from aigw_common.metering import cached_usage
+        from aigw_common.models import Job
+
         hit = self.cache.get(tenant_id, cache.key)
         if hit is None:
             return None
@@ -686,6 +744,8 @@ class JobService:
         self, tenant_id: str, job_id: str, name: str, request: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """The request's input and options, and the pipeline's execution input from them."""
+        from aigw_common.pipelines import Submission, get_pipeline, prepare
+
         pipeline_input = request.get("input")
         options = request.get("options")
         if options is None:  # absent or null: none
@@ -715,6 +775,9 @@ class JobService:
 
     def _read_head(self, key: str) -> ObjectHead | None:
         """An upload's size and first bytes, in one ranged GET."""
+        from aigw_common import media
+        from aigw_common.pipelines import ObjectHead
+
         try:
             answer = self.s3.get_object(
                 Bucket=self.settings.documents_bucket,
@@ -744,6 +807,8 @@ class JobService:
 
 @functools.cache
 def _layer_digest() -> str:
+    from aigw_common.result_cache import layer_digest
+
     return layer_digest()  # the layer does not change while the function runs
 
 

@@ -3,7 +3,8 @@ or imports the X-Ray SDK at import time (both are made on first use, aigw_common
 settings are read without pydantic (aigw_common.settings), jsonschema is imported where a
 submission or a prompt's variables are validated, and no handler imports pydantic (the job
 model, a workflow state's payload and the predict model catalogue are plain classes checked
-by aigw_common.state_input).
+by aigw_common.state_input). The API imports what only some routes use at their first call:
+its cold start, and a poll of a job after it, load none of it.
 
 Each handler is imported the way Lambda imports it (a fresh interpreter, its CodeUri and the
 common layer on the path, its template environment), as bench/cold_start.py does when it
@@ -81,6 +82,97 @@ def test_importing_a_handler_builds_no_client_and_imports_only_what_every_event_
         "xray": [],
         "heavy": [],
     }
+
+
+#: What only some of the API's routes use (submissions and runs, prompts, usage, models,
+#: subscriptions, WebSocket tickets), imported by those routes at first use; reading a job
+#: needs none of them but the job model.
+API_ROUTE_MODULES = {
+    "aigw_common.access",
+    "aigw_common.failures",
+    "aigw_common.llm",
+    "aigw_common.metering",
+    "aigw_common.pipelines",
+    "aigw_common.predict_models",
+    "aigw_common.prompt_repository",
+    "aigw_common.prompts",
+    "aigw_common.result_cache",
+    "aigw_common.tenant_settings",
+    "aigw_common.text",
+    "aigw_common.usage",
+}
+
+#: The API's cold start, then a poll (GET /v1/jobs/{id}) of a finished job, with DynamoDB's
+#: answer given by botocore's before-send event (no network; the request is built, signed
+#: and its answer parsed as on AWS). Prints the layer's modules loaded after each.
+API_POLL_PROBE = """
+import json, sys
+sys.path[:0] = {paths!r}
+import app
+from botocore.awsrequest import AWSResponse
+loaded = lambda: sorted(m for m in sys.modules if m.startswith("aigw_common."))
+imported = loaded()
+job_id = "01JAAAAAAAAAAAAAAAAAAAAAAA"
+item = {{
+    "tenant_id": {{"S": "t-1"}}, "job_id": {{"S": job_id}}, "pipeline": {{"S": "text-insights"}},
+    "status": {{"S": "SUCCEEDED"}}, "created_at": {{"S": "2026-01-01T00:00:00Z"}},
+    "updated_at": {{"S": "2026-01-01T00:00:01Z"}},
+    "result": {{"S": json.dumps({{"language": "en"}})}},
+}}
+class Body:
+    def __init__(self, data): self.data = data
+    def stream(self, **kwargs): yield self.data
+def answer(request, **kwargs):
+    assert request.headers["X-Amz-Target"] == b"DynamoDB_20120810.GetItem", request.headers
+    body = json.dumps({{"Item": item}}).encode()
+    headers = {{"content-type": "application/x-amz-json-1.0"}}
+    return AWSResponse(request.url, 200, headers, Body(body))
+import boto3
+boto3.setup_default_session()
+boto3.DEFAULT_SESSION._session.register("before-send", answer)
+event = {{
+    "resource": "/jobs/{{job_id}}", "path": "/jobs/" + job_id, "httpMethod": "GET",
+    "headers": {{}}, "queryStringParameters": None, "pathParameters": {{"job_id": job_id}},
+    "requestContext": {{"requestId": "r-1", "authorizer": {{"tenant_id": "t-1"}}}},
+    "body": None, "isBase64Encoded": False,
+}}
+class Context:
+    function_name = "api"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+    aws_request_id = "r-1"
+response = app.handler(event, Context())
+print(json.dumps({{"imported": imported, "polled": loaded(), "response": response}}))
+"""
+
+
+def test_the_api_cold_start_and_a_poll_load_none_of_the_modules_other_routes_use() -> None:
+    """Given the API's cold start, when it answers GET /v1/jobs/{id}, then the job is read
+    with the job model and the Jobs table alone: the pipeline catalogue, metering, usage,
+    the result cache, prompts and the rest stay unloaded until a route that uses them."""
+    api = next(f for f in FUNCTIONS if f["name"] == "ApiFunction")
+    probe = API_POLL_PROBE.format(paths=[str(api["code_dir"]), str(LAYER)])
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=api["code_dir"],
+        # Tracing off: the X-Ray SDK's first invocation would look for a daemon.
+        env={
+            **COLD_START._lambda_environment(api["environment"]),
+            "POWERTOOLS_TRACE_DISABLED": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert answer["response"]["statusCode"] == 200, answer["response"]
+    job = json.loads(answer["response"]["body"])
+    assert (job["status"], job["result"]) == ("SUCCEEDED", {"language": "en"})
+    assert "aigw_common.models" not in answer["imported"]
+    assert API_ROUTE_MODULES & set(answer["imported"]) == set()
+    assert API_ROUTE_MODULES & set(answer["polled"]) == set()
+    assert "aigw_common.models" in answer["polled"]  # the probe did read a job
 
 
 def test_a_lazy_client_is_made_once_on_first_use_and_answers_as_the_client() -> None:
