@@ -1,7 +1,7 @@
 """The REST API: pipelines, uploads, jobs, synchronous runs (SPEC §4), models and usage
 (SPEC §6) and prompt templates (SPEC §7).
 
-Thin routes over ``service.py``; errors become ``{"error": {code, message, request_id}}``
+Thin routes over ``job_service.py``; errors become ``{"error": {code, message, request_id}}``
 in exactly one place (``_gateway_error``). The tenant comes from the authorizer's context,
 never from the request.
 """
