@@ -1355,6 +1355,56 @@ def test_a_replaced_item_is_freed_and_live_items_are_still_tracked() -> None:
     assert table.items[next(iter(table.items))] in list(Item.instances_tracked)
 
 
+def _connections_come_and_go() -> tuple[Any, Any]:
+    """A table with a sort key: look up missing items, put and delete another; the client
+    and the table's model."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="connections",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(5):
+        key = {"pk": {"S": f"conn#{n}"}, "sk": {"S": "meta"}}
+        assert "Item" not in dynamodb.get_item(TableName="connections", Key=key)
+        dynamodb.put_item(TableName="connections", Item={**key, "n": {"N": str(n)}})
+        dynamodb.delete_item(TableName="connections", Key=key)
+        assert "Item" not in dynamodb.get_item(TableName="connections", Key=key)
+    return dynamodb, dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("connections")
+
+
+@pytest.mark.canary
+def test_canary_missing_and_deleted_items_leave_empty_partitions() -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-empty-partitions-dropped."""
+    with engine_fixes_reverted("dynamodb-empty-partitions-dropped"):
+        _, table = _connections_come_and_go()
+        assert len(table.items) == 5
+
+
+def test_items_that_come_and_go_leave_no_partition_and_the_others_stay() -> None:
+    dynamodb, table = _connections_come_and_go()
+    kept = {"pk": {"S": "conn#0"}, "sk": {"S": "meta"}}
+    dynamodb.put_item(TableName="connections", Item={**kept, "n": {"N": "0"}})
+    assert "Item" not in dynamodb.get_item(
+        TableName="connections", Key={"pk": {"S": "conn#0"}, "sk": {"S": "other"}}
+    )
+
+    assert list(table.items) == [table.get_item(*_key(kept)).hash_key]
+    assert dynamodb.get_item(TableName="connections", Key=kept)["Item"]["n"] == {"N": "0"}
+    assert dynamodb.scan(TableName="connections")["Count"] == 1
+
+
+def _key(key: dict[str, Any]) -> tuple[DynamoType, DynamoType]:
+    return DynamoType(key["pk"]), DynamoType(key["sk"])
+
+
 def _publish_to_a_queue(messages: int) -> tuple[Any, list[str]]:
     """A topic with a queue subscribed; publish; the topic's model and what the queue got."""
     sns = boto3.client("sns", region_name=REGION)

@@ -11,6 +11,11 @@ hundreds of KiB per job (docs/benchmarks.md, memory growth), mostly for two reas
   ``sent_notifications`` (for tests that inspect moto) and never removed. SNS delivers a
   message to the topic's subscriptions and keeps nothing (a standard topic has no archive):
   locally it is delivered and not kept.
+- a table with a sort key keeps its items in a ``defaultdict`` of partitions: a GetItem
+  of a missing item creates an empty partition for its partition key, and deleting a
+  partition's last item leaves the empty partition behind, so every WebSocket connection
+  and subscription that came and went stayed as an empty partition. An empty partition is
+  dropped.
 - every execution is kept with its full event history, Express executions included. AWS
   keeps no Express execution: DescribeExecution, GetExecutionHistory and ListExecutions do
   not support them (the Step Functions API reference; their history goes only to
@@ -37,6 +42,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from moto.core.common_models import BaseModel
+from moto.dynamodb.models.table import Table
 from moto.sns.models import Topic
 from moto.stepfunctions.models import StateMachineInstance
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
@@ -86,6 +92,20 @@ def _new_model(cls: type, *args: Any, **kwargs: Any) -> Any:
         tracked = cls.instances_tracked = _LiveInstances(tracked)  # type: ignore[attr-defined]
     tracked.append(instance)
     return instance
+
+
+# --------------------------------------------------------------------------- DynamoDB partitions
+
+
+def _no_empty_partition(
+    inner: Callable[..., Any], self: Table, hash_key: Any, *args: Any, **kwargs: Any
+) -> Any:
+    try:
+        return inner(self, hash_key, *args, **kwargs)
+    finally:
+        # Under the DynamoDB lock (dynamodb_transactions), like every item access.
+        if self.has_range_key and self.items.get(hash_key) == {}:
+            del self.items[hash_key]
 
 
 # --------------------------------------------------------------------------- SNS messages
@@ -225,6 +245,17 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="BaseModel.__new__ appends every instance to its class's "
         "instances_tracked (for the server dashboard) and never removes it.",
         patches=[Attr(BaseModel, "__new__", staticmethod(_new_model))],
+    ),
+    Fix(
+        name="dynamodb-empty-partitions-dropped",
+        why="Reading a missing item or deleting the last of a partition must not leave an "
+        "empty partition behind for the life of the process.",
+        upstream_bug="Table.items is a defaultdict: get_item on a missing key creates a "
+        "partition and delete_item leaves an emptied one.",
+        patches=[
+            Wrap(Table, "get_item", _no_empty_partition),
+            Wrap(Table, "delete_item", _no_empty_partition),
+        ],
     ),
     Fix(
         name="sns-messages-not-kept",
