@@ -187,8 +187,8 @@ class Deployment:
         # are caught as it ends, by execution ARN.
         self.finished: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         self._unlisten = on_express_finished(
-            lambda described, events: self.finished.__setitem__(
-                described["executionArn"], (described, events)
+            lambda described, history: self.finished.__setitem__(
+                described["executionArn"], (described, history())
             )
         )
         self.runtime = LocalRuntime(self.template, parameters=self.parameters).start()

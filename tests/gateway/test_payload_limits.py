@@ -209,8 +209,8 @@ def _express_histories() -> Iterator[dict[str, tuple[str, list[dict[str, Any]]]]
     """The input and events of each Express execution that ends inside, by execution ARN."""
     histories: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     stop = on_express_finished(
-        lambda described, events: histories.__setitem__(
-            described["executionArn"], (described["input"], events)
+        lambda described, history: histories.__setitem__(
+            described["executionArn"], (described["input"], history())
         )
     )
     try:

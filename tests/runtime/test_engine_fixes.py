@@ -1504,7 +1504,7 @@ def test_a_finished_standard_execution_is_kept() -> None:
 
 def test_a_finished_express_execution_is_told_with_its_output_and_history() -> None:
     seen: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-    stop = on_express_finished(lambda described, events: seen.append((described, events)))
+    stop = on_express_finished(lambda described, history: seen.append((described, history())))
     try:
         execution_arn = _finished_express_execution()
     finally:

@@ -274,7 +274,7 @@ class LocalRuntime:
         )
         return response["executionArn"]
 
-    def _express_ended(self, described: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    def _express_ended(self, described: dict[str, Any], history: Any) -> None:
         with self._express_ends_lock:
             self._express_ends[described["executionArn"]] = described
             while len(self._express_ends) > EXPRESS_ENDS_KEPT:

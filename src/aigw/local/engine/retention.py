@@ -25,9 +25,10 @@ hundreds of KiB per job (docs/benchmarks.md, memory growth), mostly for two reas
   lets poll its Express child; such a child is kept until that task has read its end.
 
 `on_express_finished` registers a callback that gets each finished Express execution's
-DescribeExecution and GetExecutionHistory answers (what CloudWatch Logs would get with
-execution data) just before it is dropped: the bench's cost meter reads durations and
-state transitions there, and tests the payloads of its states.
+DescribeExecution answer, and its history's events on demand (what CloudWatch Logs would
+get with execution data), just before it is dropped: the bench's cost meter reads durations
+and state transitions there, tests the payloads of its states, and ``LocalRuntime`` keeps
+the latest answers for ``wait_for_execution``.
 """
 
 from __future__ import annotations
@@ -132,15 +133,16 @@ def _init_state_machine(inner: Callable[..., None], self: Any, *args: Any, **kwa
     self.executions = _Executions()
 
 
-#: ``listener(described, events)``: DescribeExecution's answer and the history's events.
-ExpressListener = Callable[[dict[str, Any], list[dict[str, Any]]], None]
+#: ``listener(described, history)``: DescribeExecution's answer, and a function that
+#: returns the history's events (built only for a listener that asks).
+ExpressListener = Callable[[dict[str, Any], Callable[[], list[dict[str, Any]]]], None]
 _listeners: list[ExpressListener] = []
 _awaiting = threading.local()
 _AWAITED: Final = "_aigw_awaited"
 
 
 def on_express_finished(listener: ExpressListener) -> Callable[[], None]:
-    """Call ``listener(described, events)`` when an Express execution has finished, just
+    """Call ``listener(described, history)`` when an Express execution has finished, just
     before it is dropped; returns a function that removes the listener."""
     _listeners.append(listener)
     return lambda: _listeners.remove(listener)
@@ -162,13 +164,16 @@ def _drop(execution: Execution) -> None:
     if listeners:
         described = dict(execution.to_describe_output())
         described["status"] = _plain(described["status"])
-        events = [
+
+    def history() -> list[dict[str, Any]]:
+        return [
             {**event, "type": _plain(event["type"])}
             for event in execution.to_history_output()["events"]
         ]
+
     for listener in listeners:
         try:
-            listener(described, events)
+            listener(described, history)
         except Exception:  # a listener's bug must not keep the execution or stop the engine
             LOG.exception("on_express_finished listener failed")
     backend = stepfunctions_parser_backends[execution.account_id][execution.region_name]
