@@ -188,19 +188,31 @@ def gateway(job_path: str) -> Iterator[Gateway]:
         yield gateway
 
 
-def _executions_of(gateway: Gateway, job_id: str, since: float) -> list[str]:
-    """Every execution, nested ones included, whose input names the job."""
+def _executions_of(gateway: Gateway, job_id: str, since: float) -> dict[str, str]:
+    """Every kept execution, nested ones included, whose input names the job: its status."""
     sfn = gateway.runtime.client("stepfunctions")
-    found = []
+    found = {}
     for machine in sfn.list_state_machines()["stateMachines"]:
         for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])[
             "executions"
         ]:
             if execution["startDate"].timestamp() < since:
                 continue
-            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            try:
+                described = sfn.describe_execution(executionArn=execution["executionArn"])
+            except sfn.exceptions.ExecutionDoesNotExist:
+                continue  # an Express execution that ended since it was listed
             if job_id in described.get("input", ""):
-                found.append(execution["executionArn"])
+                found[execution["executionArn"]] = described["status"]
+    return found
+
+
+def _all_ended(gateway: Gateway, job_id: str, since: float) -> dict[str, str]:
+    """The job's executions once none runs: its end is written before its runner ends."""
+    deadline = time.monotonic() + 30
+    while "RUNNING" in (found := _executions_of(gateway, job_id, since)).values():
+        assert time.monotonic() < deadline, found
+        time.sleep(0.02)
     return found
 
 
@@ -249,8 +261,9 @@ def _check_job(
         assert answer.status == 202, answer.body
         job_id = answer.json()["job_id"]
         job = gateway.wait(job_id, timeout=120)
+        ended = _all_ended(gateway, job_id, since)
     assert job["status"] == "SUCCEEDED", job
-    histories = {arn: _history(gateway, arn) for arn in _executions_of(gateway, job_id, since)}
+    histories = {arn: list(_history(gateway, arn)) for arn in ended}
     histories.update({arn: events for arn, (data, events) in express.items() if job_id in data})
     # The runner (and under job-runner, the pipeline it nests).
     assert histories
