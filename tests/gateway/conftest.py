@@ -177,3 +177,18 @@ def open_gateway(**parameters: str) -> Iterator[Gateway]:
 def gateway() -> Iterator[Gateway]:
     with open_gateway() as gateway:
         yield gateway
+
+
+@pytest.fixture(scope="module", params=["express", "standard"])
+def job_path(request: pytest.FixtureRequest) -> str:
+    """Both ways a job runs: Express-first (the default template), and every pipeline on the
+    Standard job-runner (the template with ``ExpressJobPipelines`` empty)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def gateway_on_each_job_path(job_path: str) -> Iterator[Gateway]:
+    """A gateway deployed for ``job_path``: a module's tests run once on each path."""
+    parameters = {} if job_path == "express" else {"ExpressJobPipelines": ""}
+    with open_gateway(**parameters) as gateway:
+        yield gateway

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Gateway, assert_documented_shape, open_gateway, png
+from conftest import Gateway, assert_documented_shape, png
 
 from aigw.local.services.providers import ServiceError
 
@@ -60,16 +60,9 @@ def _received(gateway: Gateway, queue_url: str, job_id: str) -> list[dict[str, A
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-@pytest.fixture(scope="module", params=["express", "standard"])
-def job_path(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(scope="module")
-def gateway(job_path: str) -> Iterator[Gateway]:
-    parameters = {} if job_path == "express" else {"ExpressJobPipelines": ""}
-    with open_gateway(**parameters) as gateway:
-        yield gateway
+def gateway(gateway_on_each_job_path: Gateway) -> Gateway:
+    return gateway_on_each_job_path
 
 
 def _override(gateway: Gateway, service: str, operation: str, provider: Any) -> Any:

@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pytest
-from conftest import ROOT, Gateway, open_gateway, png
+from conftest import ROOT, Gateway, png
 
 from aigw.local.engine.retention import on_express_finished
 from aigw_common.pipelines import MAX_TEXT_BYTES
@@ -176,16 +176,9 @@ def _largest_text() -> str:
     return text.encode()[: MAX_TEXT_BYTES - 1].decode().rstrip() + "."
 
 
-@pytest.fixture(scope="module", params=["express", "standard"])
-def job_path(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(scope="module")
-def gateway(job_path: str) -> Iterator[Gateway]:
-    parameters = {} if job_path == "express" else {"ExpressJobPipelines": ""}
-    with open_gateway(**parameters) as gateway:
-        yield gateway
+def gateway(gateway_on_each_job_path: Gateway) -> Gateway:
+    return gateway_on_each_job_path
 
 
 def _executions_of(gateway: Gateway, job_id: str, since: float) -> dict[str, str]:
