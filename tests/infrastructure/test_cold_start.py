@@ -3,8 +3,10 @@ or imports the X-Ray SDK at import time (both are made on first use, aigw_common
 settings are read without pydantic (aigw_common.settings), jsonschema is imported where a
 submission or a prompt's variables are validated, and no handler imports pydantic (the job
 model, a workflow state's payload and the predict model catalogue are plain classes checked
-by aigw_common.state_input). The API imports what only some routes use at their first call:
-its cold start, and a poll of a job after it, load none of it.
+by aigw_common.state_input), and none imports Powertools' event handler (its package
+imports every resolver it has; the API routes with functions/api/rest_routing.py). The API
+imports what only some routes use at their first call: its cold start, and a poll of a job
+after it, load none of it.
 
 Each handler is imported the way Lambda imports it (a fresh interpreter, its CodeUri and the
 common layer on the path, its template environment), as bench/cold_start.py does when it
@@ -54,10 +56,12 @@ def counted(self, service_name, *args, **kwargs):
 botocore.session.Session.create_client = counted
 sys.path[:0] = {paths!r}
 import {module}
+EVENT_HANDLER = "aws_lambda_powertools.event_handler"
 print(json.dumps({{
     "clients": made,
     "xray": sorted(m for m in sys.modules if "xray" in m),
     "heavy": sorted({{"pydantic", "jsonschema"}} & set(sys.modules)),
+    "event_handler": sorted(m for m in sys.modules if m.startswith(EVENT_HANDLER)),
 }}))
 """
 
@@ -81,6 +85,7 @@ def test_importing_a_handler_builds_no_client_and_imports_only_what_every_event_
         "clients": [],
         "xray": [],
         "heavy": [],
+        "event_handler": [],
     }
 
 
@@ -142,7 +147,12 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
     aws_request_id = "r-1"
 response = app.handler(event, Context())
-print(json.dumps({{"imported": imported, "polled": loaded(), "response": response}}))
+EVENT_HANDLER = "aws_lambda_powertools.event_handler"
+event_handler = sorted(m for m in sys.modules if m.startswith(EVENT_HANDLER))
+print(json.dumps({{
+    "imported": imported, "polled": loaded(), "response": response,
+    "event_handler": event_handler,
+}}))
 """
 
 
@@ -173,6 +183,9 @@ def test_the_api_cold_start_and_a_poll_load_none_of_the_modules_other_routes_use
     assert API_ROUTE_MODULES & set(answer["imported"]) == set()
     assert API_ROUTE_MODULES & set(answer["polled"]) == set()
     assert "aigw_common.models" in answer["polled"]  # the probe did read a job
+    # Routed by the resource API Gateway matched (functions/api/rest_routing.py), not by
+    # Powertools' event handler, whose package imports all its resolvers (about 20 ms).
+    assert answer["event_handler"] == []
 
 
 def test_a_lazy_client_is_made_once_on_first_use_and_answers_as_the_client() -> None:

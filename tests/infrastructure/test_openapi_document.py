@@ -7,6 +7,10 @@ is rejected by the import or silently dropped from the request models. A real va
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +73,51 @@ def test_given_every_gateway_response_then_a_browser_may_read_it() -> None:
         if "gatewayresponse.header.Retry-After" in headers:
             exposed = headers.get("gatewayresponse.header.Access-Control-Expose-Headers", "")
             assert "Retry-After" in exposed, response_type
+
+
+#: Imports the API function as Lambda does (its directory and the layer on the path, its
+#: template environment) and prints its router's routes.
+API_ROUTES_PROBE = """
+import json, sys
+sys.path[:0] = {paths!r}
+import app
+print(json.dumps(sorted(app.router.routes)))
+"""
+
+
+def _api_function_operations() -> set[tuple[str, str]]:
+    operations = set()
+    for path, item in document()["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            integration = operation.get("x-amazon-apigateway-integration")
+            if integration and "${ApiFunction.Arn}" in json.dumps(integration.get("uri")):
+                operations.add((method.upper(), path))
+    return operations
+
+
+def test_given_the_api_function_then_it_routes_exactly_the_operations_integrated_with_it() -> None:
+    """Every operation API Gateway sends to the API function has its handler (or a client
+    gets the function's 404 for a documented route), and the function declares no route
+    API Gateway would never send it."""
+    spec = importlib.util.spec_from_file_location("cold_start", ROOT / "bench" / "cold_start.py")
+    assert spec and spec.loader
+    cold_start = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cold_start)
+    api = next(f for f in cold_start.functions() if f["name"] == "ApiFunction")
+    paths = [str(api["code_dir"]), str(ROOT / "layers" / "common")]
+    completed = subprocess.run(
+        [sys.executable, "-c", API_ROUTES_PROBE.format(paths=paths)],
+        cwd=api["code_dir"],
+        env=cold_start._lambda_environment(api["environment"]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    routes = {tuple(route) for route in json.loads(completed.stdout.strip().splitlines()[-1])}
+
+    documented = _api_function_operations()
+    assert ("GET", "/jobs/{job_id}") in documented  # the document was read
+    assert routes == documented

@@ -89,9 +89,11 @@ def _api_event(path: str, tenant: str) -> dict[str, Any]:
 
 
 def test_given_two_concurrent_api_requests_then_each_handler_sees_its_own_request() -> None:
-    """Each request reads its own event (its authorizer's tenant) and path parameters, as in
-    separate sandboxes. The event handler keeps the request on a class attribute and the path
-    parameters in the app's context: shared, one tenant's request was served as another's."""
+    """Each request to an API routed by Powertools' event handler reads its own event (its
+    authorizer's tenant) and path parameters, as in separate sandboxes. The event handler
+    keeps the request on a class attribute and the path parameters in the app's context:
+    shared, one tenant's request was served as another's. (Our API's router keeps no such
+    state: tests/gateway/test_api_routing.py.)"""
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
     sandbox_state.install()

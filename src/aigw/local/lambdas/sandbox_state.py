@@ -19,8 +19,10 @@ is worse than a lost metric: the resolver puts the request it is serving on a cl
 attribute (``BaseRouter.current_event``, ``lambda_context``) and its path parameters in the
 app's ``context`` dict, and the Logger's formatter keeps the request id among its keys. Two
 concurrent API requests could read each other's event (its authorizer's tenant) and path
-parameters: a job submitted by one tenant was recorded under another. Those attributes are
-made per invocation with :class:`InvocationLocalAttribute`.
+parameters: a job submitted by one tenant was recorded under another, when our API was
+routed by the event handler. Those attributes are made per invocation with
+:class:`InvocationLocalAttribute`, for the functions of any template that use them (our API
+now routes with ``functions/api/rest_routing.py``, which hands the request to the handler).
 """
 
 from __future__ import annotations
