@@ -24,6 +24,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.handlers import BUILTIN_HANDLERS
+from jsonpath_ng import parser as jsonpath_parser
 from moto import backend_index, mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID, responses
 from moto.core.serialize import XFormedAttributePicker
@@ -193,6 +194,60 @@ def test_definite_paths_return_the_value() -> None:
 
 def test_definite_path_that_is_missing_still_fails() -> None:
     assert run(pass_state({"r.$": "$.a[5].b"}), {"a": []})["error"] == "States.Runtime"
+
+
+RESULT_PATH_MACHINE = {
+    "StartAt": "P",
+    "States": {
+        "P": {
+            "Type": "Pass",
+            "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"},
+            "ResultPath": "$.result.value",
+            "End": True,
+        }
+    },
+}
+
+
+def _json_path_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    parsed: list[str] = []
+    original = jsonpath_parser.JsonPathParser.parse
+
+    def counting(self: Any, string: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(string)
+        return original(self, string, *args, **kwargs)
+
+    monkeypatch.setattr(jsonpath_parser.JsonPathParser, "parse", counting)
+    return parsed
+
+
+@pytest.mark.canary
+def test_canary_a_result_path_is_parsed_at_every_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If this fails, moto fixed it upstream: delete fix result-path-parsed-once."""
+    parsed = _json_path_parses(monkeypatch)
+    with engine_fixes_reverted("result-path-parsed-once"):
+        arn = create(RESULT_PATH_MACHINE, name="result-path-canary")
+        for n in (1, 2):
+            wait_done(
+                sfn().start_execution(stateMachineArn=arn, input=f'{{"n": {n}}}')["executionArn"]
+            )
+    assert parsed.count("$.result.value") == 2
+
+
+def test_executions_sharing_a_parsed_result_path_each_get_their_own_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed = _json_path_parses(monkeypatch)
+    arn = create(RESULT_PATH_MACHINE, name="result-path-shared")
+    started = [
+        sfn().start_execution(stateMachineArn=arn, input=json.dumps({"n": n, "keep": n}))
+        for n in range(1, 5)
+    ]
+    outputs = [output(wait_done(execution["executionArn"])) for execution in started]
+    assert outputs == [
+        {"n": n, "keep": n, "result": {"value": {"doubled": 2 * n}}} for n in range(1, 5)
+    ]
+    assert parsed.count("$.result.value") <= 1
 
 
 def test_indefinite_paths_return_lists() -> None:
