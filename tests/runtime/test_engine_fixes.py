@@ -30,6 +30,7 @@ from moto.core import DEFAULT_ACCOUNT_ID, responses
 from moto.core.serialize import XFormedAttributePicker
 from moto.core.utils import method_names_from_class
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models import utilities as dynamodb_utilities
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
@@ -1108,6 +1109,92 @@ def test_attribute_values_are_answered_as_moto_serializes_them() -> None:
         by_model = _every_type_responses(dynamodb)
 
     assert direct == by_model
+
+
+@pytest.mark.canary
+def test_canary_every_node_of_a_result_is_asked_what_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-results-walked-as-json."""
+    dynamodb = _dynamodb_table()
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    asked: list[str] = []
+    original = dynamodb_utilities.dynamo_to_dict
+    monkeypatch.setattr(
+        dynamodb_utilities,
+        "dynamo_to_dict",
+        lambda value: (isinstance(value, str) and asked.append(value), original(value))[1],
+    )
+    with engine_fixes_reverted("dynamodb-results-walked-as-json"):
+        dynamodb.get_item(TableName="jobs", Key={"id": EVERY_TYPE_ITEM["id"]})
+
+    # Every string of the item's JSON (its "S" values among them) was a call of its own.
+    assert "Acme" in asked
+
+
+@pytest.mark.canary
+def test_canary_an_update_deep_copies_the_stored_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-update-old-item-not-copied."""
+    dynamodb = _dynamodb_table()
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    copied: list[Item] = []
+    original = Item.__deepcopy__
+    monkeypatch.setattr(
+        Item, "__deepcopy__", lambda self, memo: (copied.append(self), original(self, memo))[1]
+    )
+    with engine_fixes_reverted("dynamodb-update-old-item-not-copied"):
+        dynamodb.update_item(
+            TableName="jobs",
+            Key={"id": EVERY_TYPE_ITEM["id"]},
+            UpdateExpression="SET #number = :n",
+            ExpressionAttributeNames={"#number": "number"},
+            ExpressionAttributeValues={":n": {"N": "2"}},
+        )
+
+    # One copy for the handler's ReturnValues, one for the stream's old image.
+    assert len(copied) == 2
+
+
+def _updates_with_every_return_value(dynamodb: Any) -> list[Any]:
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    answers = []
+    for number, return_values in enumerate(
+        ("NONE", "ALL_OLD", "UPDATED_OLD", "UPDATED_NEW", "ALL_NEW")
+    ):
+        answer = dynamodb.update_item(
+            TableName="jobs",
+            Key={"id": EVERY_TYPE_ITEM["id"]},
+            UpdateExpression="SET #number = :n, nested.#flag = :flag REMOVE strings",
+            ExpressionAttributeNames={"#number": "number", "#flag": "flag"},
+            ExpressionAttributeValues={":n": {"N": str(number)}, ":flag": {"BOOL": True}},
+            ReturnValues=return_values,
+        )
+        answer.pop("ResponseMetadata")
+        answers.append(answer)
+    return answers
+
+
+def test_results_and_update_return_values_are_moto_s() -> None:
+    dynamodb = _dynamodb_table()
+    answers = _every_type_responses(dynamodb) + _updates_with_every_return_value(dynamodb)
+
+    with engine_fixes_reverted(
+        "dynamodb-results-walked-as-json", "dynamodb-update-old-item-not-copied"
+    ):
+        by_moto = _every_type_responses(dynamodb) + _updates_with_every_return_value(dynamodb)
+
+    assert answers == by_moto
+    none, all_old, updated_old, updated_new, all_new = answers[4:]
+    assert "Attributes" not in none
+    # Each answer is of the item as the update before it left it.
+    assert all_old["Attributes"] == {
+        **{name: value for name, value in EVERY_TYPE_ITEM.items() if name != "strings"},
+        "number": {"N": "0"},
+        "nested": {"M": {**EVERY_TYPE_ITEM["nested"]["M"], "flag": {"BOOL": True}}},
+    }
+    assert updated_old["Attributes"]["number"] == {"N": "1"}
+    assert updated_new["Attributes"]["number"] == {"N": "3"}
+    assert "strings" not in all_new["Attributes"]
 
 
 def _every_type_item() -> Item:

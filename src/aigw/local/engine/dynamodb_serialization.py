@@ -14,17 +14,26 @@ twice per stream record) with ``DynamoType.to_regular_json``, which deep-copies 
 whole subtree at each level of nesting and then converts the copies: a job's results, a
 list of maps of lists, were copied once per level. Converting the tree once, copying only
 the leaves' containers, gives the same independent JSON.
+
+And before that, every DynamoDB result goes through ``dynamo_to_dict``, which asks each
+plain dict, list and string of the item's JSON whether it is a datetime, a ``DynamoType``
+or has a ``to_json``, one call per node: here plain JSON is walked as what it is, and
+anything else goes to moto's function. An UpdateItem deep-copied the whole stored item
+(every ``DynamoType`` in it) only to write the copy out as JSON for ``ReturnValues``: the
+JSON is written out at that moment instead, which is the same independent snapshot.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import decimal
 from typing import Any, Final
 
 from botocore.model import Shape
 from moto.core.serialize import BaseJSONSerializer
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb import responses
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
 from aigw.local.engine.patches import Attr, Fix, Wrap
 
@@ -109,6 +118,43 @@ def _to_regular_json(self: DynamoType) -> dict[str, Any]:
     return {self.type: value}
 
 
+_ORIGINAL_DYNAMO_TO_DICT: Final = responses.dynamo_to_dict
+#: Types that moto's ``dynamo_to_dict`` returns as they are (none has a ``to_json``).
+_AS_THEY_ARE: Final = frozenset({str, int, float, bool, type(None), decimal.Decimal})
+
+
+def _dynamo_to_dict(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {key: _dynamo_to_dict(item) for key, item in value.items()}
+    if kind is list:
+        return [_dynamo_to_dict(item) for item in value]
+    if kind in _AS_THEY_ARE:
+        return value
+    return _ORIGINAL_DYNAMO_TO_DICT(value)
+
+
+class _ItemAsWritten:
+    """An item's JSON taken at one moment: what ``update_item`` reads from its copy."""
+
+    def __init__(self, item: Item) -> None:
+        self._json = item.to_json()
+
+    def to_json(self) -> dict[str, Any]:
+        return self._json
+
+
+class _CopyItemsAsJson:
+    """``copy`` for moto's DynamoDB handler, whose one deep copy is of the item an
+    UpdateItem is about to change, read only as ``to_json()``."""
+
+    @staticmethod
+    def deepcopy(value: Any) -> Any:
+        if isinstance(value, Item):
+            return _ItemAsWritten(value)
+        return copy.deepcopy(value)
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="dynamodb-attribute-values-serialized-directly",
@@ -125,5 +171,21 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="DynamoType.to_regular_json deep-copies its whole value before "
         "converting it, and converts the nested values the same way.",
         patches=[Attr(DynamoType, "to_regular_json", _to_regular_json)],
+    ),
+    Fix(
+        name="dynamodb-results-walked-as-json",
+        why="Turning a result into plain types asked every node of an item's JSON what it "
+        "was, on every GetItem, Query and UpdateItem, under the DynamoDB lock.",
+        upstream_bug="dynamo_to_dict tests each plain dict, list and string for datetime, "
+        "DynamoType and to_json before recursing.",
+        patches=[Attr(responses, "dynamo_to_dict", _dynamo_to_dict)],
+    ),
+    Fix(
+        name="dynamodb-update-old-item-not-copied",
+        why="An UpdateItem deep-copied the whole stored item (a job's, results included) "
+        "only to write the copy out as JSON.",
+        upstream_bug="DynamoHandler.update_item deep-copies the existing item for its "
+        "ReturnValues and reads the copy only through to_json().",
+        patches=[Attr(responses, "copy", _CopyItemsAsJson)],
     ),
 ]
