@@ -8,11 +8,13 @@ failures go to another queue.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.events.models import EventPattern
 
 from aigw.local.events.destinations import Destinations
 from aigw.local.events.filters import FilterError, filter_patterns
@@ -143,6 +145,50 @@ def test_given_several_filters_then_a_record_passes_if_any_matches() -> None:
     assert matches_filters(patterns, {"eventName": "REMOVE", "dynamodb": {}})
     assert matches_filters(patterns, with_status)
     assert not matches_filters(patterns, without)
+
+
+FILTER_PATTERNS = [
+    "{}",
+    '{"eventName": ["INSERT", "MODIFY"]}',
+    '{"dynamodb": {"NewImage": {"status": {"S": [{"exists": true}]}}}}',
+    '{"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": ["QUEUED"]}]}}}}',
+    '{"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 1]}]}}}}',
+    '{"dynamodb": {"NewImage": {"id": {"S": [{"prefix": "job-"}]}}}}',
+    '{"body": {"job_id": ["j-1"]}}',
+    '{"dynamodb": {"NewImage": {"blob": {"B": ["AAE="]}}}}',
+]
+FILTER_RECORDS = [
+    {"eventName": "INSERT", "dynamodb": {"NewImage": {"status": {"S": "QUEUED"}}}},
+    {"eventName": "MODIFY", "dynamodb": {"NewImage": {"status": {"S": "RUNNING"}, "n": {"N": 2}}}},
+    {"eventName": "REMOVE", "dynamodb": {"OldImage": {"id": {"S": "job-1"}}}},
+    {"eventName": "INSERT", "dynamodb": {"NewImage": {"id": {"S": "job-2"}, "n": {"N": 0}}}},
+    {"body": '{"job_id": "j-1"}'},
+    {"body": "not JSON"},
+    {"eventName": "INSERT", "dynamodb": {"NewImage": {"blob": {"B": b"\x00\x01"}}}},
+]
+
+
+def _as_lambda_event(value: Any) -> Any:
+    """A record as Lambda's JSON event has it: binary values in base64."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {key: _as_lambda_event(item) for key, item in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("pattern", FILTER_PATTERNS)
+def test_given_a_filter_then_records_pass_exactly_when_the_event_pattern_matches(
+    pattern: str,
+) -> None:
+    patterns = filter_patterns({"Filters": [{"Pattern": pattern}]})
+    for record in FILTER_RECORDS:
+        event = _as_lambda_event(record)
+        subject = dict(event)
+        if event.get("body", "").startswith("{"):
+            subject["body"] = json.loads(event["body"])
+        expected = EventPattern.load(pattern).matches_event(subject)
+        assert matches_filters(patterns, record) is expected, record
 
 
 def test_given_an_on_failure_destination_the_runtime_does_not_deliver_to_then_it_is_refused() -> (

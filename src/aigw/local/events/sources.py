@@ -17,7 +17,6 @@ Functions emits no status-change events at all. Each gap is one small patch here
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime
 import json
@@ -62,17 +61,6 @@ class StreamMapping:
     bisect: bool = False
     #: Gets a batch that used up its retries (the mapping's on-failure destination).
     on_failure: FailureHandler | None = None
-
-
-def _json_view(value: Any) -> Any:
-    """``value`` as Lambda's JSON event has it (binary attributes in base64), for filters."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, dict):
-        return {key: _json_view(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_json_view(item) for item in value]
-    return value
 
 
 def _job_of(message: str) -> str | None:
@@ -315,7 +303,7 @@ class EventSources:
                 "dynamodb": dynamodb,
                 "eventSourceARN": source,
             }
-            if not matches_filters(mapping.filters, _json_view(stream_record)):
+            if not matches_filters(mapping.filters, stream_record):
                 continue  # Lambda's event filtering: dropped without an invocation
             self.bridge.async_invoker.submit(
                 function_arn,
