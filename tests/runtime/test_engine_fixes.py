@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from botocore.handlers import BUILTIN_HANDLERS
 from jsonpath_ng import parser as jsonpath_parser
 from moto import backend_index, mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID, responses
+from moto.core import DEFAULT_ACCOUNT_ID, base_backend, responses
 from moto.core.serialize import XFormedAttributePicker
 from moto.core.utils import method_names_from_class
 from moto.dynamodb.models import dynamodb_backends
@@ -762,6 +762,44 @@ def test_an_action_is_found_exactly_when_moto_lists_it_among_the_class_functions
         assert {name for name in names if name in responses.method_names_from_class(handler)} == (
             listed
         )
+
+
+@pytest.mark.canary
+def test_canary_every_request_rebuilds_the_backend_url_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix backend-url-table-built-once."""
+    dynamodb = _dynamodb_table()
+    reads: list[bool] = []
+    original = base_backend.enable_iso_regions
+    monkeypatch.setattr(
+        base_backend, "enable_iso_regions", lambda: (reads.append(True), original())[1]
+    )
+
+    with engine_fixes_reverted("backend-url-table-built-once"):
+        for _ in range(3):
+            dynamodb.get_item(TableName="jobs", Key={"id": {"S": "j-1"}})
+
+    # The table is built per request, with one environment read per URL base.
+    assert len(reads) >= 3 * len(dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].url_bases)
+
+
+def test_backend_url_tables_are_moto_s_and_follow_the_iso_regions_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backends = [
+        dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION],
+        sns_backends[DEFAULT_ACCOUNT_ID][REGION],
+    ]
+    for iso in ("false", "true"):
+        monkeypatch.setenv("MOTO_ENABLE_ISO_REGIONS", iso)
+        for backend in backends:
+            table = backend.urls
+            table.clear()  # a caller's copy: the next one is whole
+            with engine_fixes_reverted("backend-url-table-built-once"):
+                built = backend.urls
+            assert backend.urls == built
+    assert any("c2s.ic.gov" in url for url in built)
 
 
 def test_boto_clients_are_reused_until_handlers_or_session_change() -> None:

@@ -1,19 +1,28 @@
-"""moto's request dispatch: an action is looked up on its response class, not listed.
+"""moto's request dispatch: an action is looked up on its response class, not listed, and
+a backend's URL table is built once.
 
 Every in-process AWS call (about 25 per text job) reaches ``BaseResponse.call_action``,
 which asked ``inspect.getmembers`` for every function of the response class (hundreds of
 attributes, each fetched and tested) only to ask whether the action's method is among
 them: about a tenth of a small GetItem's CPU. Whether a name is among a class's functions
 is answered by looking that one name up on the class, which is what this does.
+
+Before that, moto's request matcher asks the service's backend for its URL table, which
+the backend builds again on every request from its ``urls`` module (formatting every path
+with every URL base, twice, and reading an environment variable per base). The table
+depends only on the backend's class and that variable (ISO regions), so it is built once
+for each.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
-from typing import Final
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Final
 
-from moto.core import responses
+from moto.core import base_backend, responses
+from moto.core.base_backend import BaseBackend
 from moto.core.utils import method_names_from_class
 
 from aigw.local.engine.patches import Attr, Fix
@@ -33,6 +42,20 @@ class _FunctionNames:
         return iter(method_names_from_class(self.owner))
 
 
+_ORIGINAL_URLS: Final[Callable[[BaseBackend], dict[str, Any]]] = vars(BaseBackend)["urls"].fget
+_url_tables: dict[tuple[type, bool], dict[str, Any]] = {}
+_url_tables_lock = threading.Lock()
+
+
+def _urls(self: BaseBackend) -> dict[str, Any]:
+    key = (type(self), base_backend.enable_iso_regions())
+    with _url_tables_lock:
+        table = _url_tables.get(key)
+        if table is None:
+            table = _url_tables[key] = _ORIGINAL_URLS(self)
+    return dict(table)  # each caller its own, as before
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="moto-action-lookup",
@@ -41,5 +64,13 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="BaseResponse.call_action calls method_names_from_class "
         "(inspect.getmembers) on every request to test one name.",
         patches=[Attr(responses, "method_names_from_class", _FunctionNames)],
+    ),
+    Fix(
+        name="backend-url-table-built-once",
+        why="Every in-process AWS call rebuilt its backend's URL table (every path formatted "
+        "with every URL base, an environment read per base).",
+        upstream_bug="BaseBackend.urls is a property that builds the table on each access, "
+        "and the request matcher reads it on every request.",
+        patches=[Attr(BaseBackend, "urls", property(_urls))],
     ),
 ]
