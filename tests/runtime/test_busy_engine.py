@@ -7,6 +7,7 @@ shows moto's own behaviour, as in test_engine_fixes.py.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import time
@@ -292,6 +293,42 @@ def test_canary_time_outside_the_service_counts_against_the_timeout() -> None:
     ):
         described = wait_done(start(create(one_call(TimeoutSeconds=2))))
     assert described["error"] == "States.Timeout"
+
+
+_SEEN_BY_A_TASK: contextvars.ContextVar[str] = contextvars.ContextVar("seen_by_a_task")
+
+
+def test_given_tasks_one_after_another_then_threads_are_reused_and_each_starts_clean() -> None:
+    threads: list[threading.Thread] = []
+    seen: list[str] = []
+
+    def record(params: dict[str, Any]) -> dict[str, Any]:
+        threads.append(threading.current_thread())
+        seen.append(_SEEN_BY_A_TASK.get("unset"))
+        _SEEN_BY_A_TASK.set("set by an earlier task")
+        return {"UserId": "u", "Account": DEFAULT_ACCOUNT_ID, "Arn": ROLE}
+
+    machine = create(one_call(TimeoutSeconds=30))
+    with registry.override("sts", "GetCallerIdentity", record):
+        for _ in range(4):
+            assert wait_done(start(machine))["status"] == "SUCCEEDED"
+
+    assert len({id(thread) for thread in threads}) < len(threads)  # held: ids are unique
+    assert seen == ["unset"] * 4
+
+
+def test_given_a_task_that_timed_out_then_its_thread_serves_later_tasks() -> None:
+    release = threading.Event()
+
+    def stuck(params: dict[str, Any]) -> dict[str, Any]:
+        release.wait(10)
+        return {"UserId": "u", "Account": DEFAULT_ACCOUNT_ID, "Arn": ROLE}
+
+    with registry.override("sts", "GetCallerIdentity", stuck):
+        timed_out = wait_done(start(create(one_call(TimeoutSeconds=1), "stuck")))
+    release.set()
+    assert timed_out["error"] == "States.Timeout"
+    assert wait_done(start(create(one_call(TimeoutSeconds=5), "after")))["status"] == "SUCCEEDED"
 
 
 def test_a_handlers_cold_start_is_outside_the_service_time(tmp_path: Path) -> None:

@@ -8,14 +8,21 @@ its first burst of jobs with ``States.Timeout``. So each task keeps a clock, and
 knows it is not doing the service's work wraps it in :func:`outside_service_time`; the clock
 stops for that span. The task's thread carries the clock, so any provider or handler that
 runs for the task (they run on its thread) can stop it.
+
+moto runs each task's work on a thread of its own, which the state's thread waits for until
+the timeout; a new thread per task (about a dozen per job) cost thread creation and its
+start-up handshake each time. The task threads are kept instead: a finished one waits a
+while for the next task's work, which runs in a fresh context, as on a new thread.
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
+import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -90,6 +97,65 @@ def outside_service_time() -> Iterator[None]:
         clock.resume()
 
 
+class _TaskThread:
+    def __init__(self, pool: _TaskThreads) -> None:
+        self.pool = pool
+        self.work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while True:
+            try:
+                work = self.work.get(timeout=self.pool.idle_seconds)
+            except queue.Empty:
+                if self.pool.retire(self):
+                    return
+                work = self.work.get()  # handed work while it timed out
+            contextvars.Context().run(work)
+            if not self.pool.rest(self):
+                return
+
+
+class _TaskThreads:
+    """Threads for tasks' work: an idle one is handed the next task, else a new one starts.
+    An idle thread ends after ``idle_seconds`` without work; at most ``max_idle`` wait."""
+
+    def __init__(self, idle_seconds: float = 30.0, max_idle: int = 64) -> None:
+        self.idle_seconds, self.max_idle = idle_seconds, max_idle
+        self._lock = threading.Lock()
+        self._idle: list[_TaskThread] = []
+
+    def run(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            idle = self._idle.pop() if self._idle else None
+        if idle is not None:
+            idle.work.put(work)
+            return
+        worker = _TaskThread(self)
+        worker.work.put(work)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        execute_state.TMP_THREADS.append(thread)
+        thread.start()
+
+    def rest(self, worker: _TaskThread) -> bool:
+        """Wait for more work (True), or end if enough threads wait already (False)."""
+        with self._lock:
+            if len(self._idle) >= self.max_idle:
+                return False
+            self._idle.append(worker)
+            return True
+
+    def retire(self, worker: _TaskThread) -> bool:
+        """End an idle thread (True), unless it has just been handed work (False)."""
+        with self._lock:
+            if worker in self._idle:
+                self._idle.remove(worker)
+                return True
+            return False
+
+
+_task_threads = _TaskThreads()
+
+
 def _evaluate_with_service_timeout(self: ExecutionState, env: Environment) -> None:
     # moto's ExecutionState._evaluate_with_timeout, but the deadline is on the task's clock.
     self.timeout.eval(env=env)
@@ -112,9 +178,7 @@ def _evaluate_with_service_timeout(self: ExecutionState, env: Environment) -> No
                 execution_exceptions.append(ex)
         terminated_event.set()
 
-    thread = threading.Thread(target=_exec_and_notify, daemon=True)
-    execute_state.TMP_THREADS.append(thread)
-    thread.start()
+    _task_threads.run(_exec_and_notify)
 
     while not terminated_event.is_set():
         remaining = timeout_seconds - clock.service_seconds()
@@ -155,7 +219,8 @@ FIXES: Final[list[Fix]] = [
     Fix(
         name="task-timeout-service-time",
         why="A task's TimeoutSeconds must not fire because a model or a handler was loaded "
-        "on first use while the task waited.",
+        "on first use while the task waited (and a thread per task cost its creation each "
+        "time: task threads are kept for the next task).",
         upstream_bug="TimeoutSeconds is wall time from the task's start, whatever the "
         "process spent it on.",
         patches=[Attr(ExecutionState, "_evaluate_with_timeout", _evaluate_with_service_timeout)],
