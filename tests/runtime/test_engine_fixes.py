@@ -8,6 +8,7 @@ can be deleted. The other tests run with every fix applied and assert AWS's beha
 from __future__ import annotations
 
 import base64
+import copy
 import gc
 import inspect
 import json
@@ -32,6 +33,7 @@ from moto.core.utils import method_names_from_class
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models import utilities as dynamodb_utilities
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.parsing.ast_nodes import Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
 from moto.sagemakerruntime.models import sagemakerruntime_backends
@@ -1340,6 +1342,85 @@ def test_updates_sharing_an_expression_each_apply_their_own_values() -> None:
             UpdateExpression="SET = :s",
             ExpressionAttributeValues={":s": {"S": "x"}},
         )
+
+
+@pytest.mark.canary
+def test_canary_every_update_deep_copies_its_expression_node_by_node(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-update-expressions-copied-
+    from-a-snapshot."""
+    dynamodb = _dynamodb_table()
+    copied: list[type] = []
+
+    def spied_copy(self: Node, memo: dict[int, Any]) -> Any:
+        copied.append(type(self))
+        return copy._reconstruct(self, memo, *self.__reduce_ex__(4))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Node, "__deepcopy__", spied_copy, raising=False)
+    with engine_fixes_reverted("dynamodb-update-expressions-copied-from-a-snapshot"):
+        dynamodb.update_item(
+            TableName="jobs",
+            Key={"id": {"S": "j-1"}},
+            UpdateExpression="SET a = :a",
+            ExpressionAttributeValues={":a": {"S": "x"}},
+        )
+
+    assert UpdateExpression in copied
+
+
+#: (expression, values) pairs covering every clause and function, and refusals.
+ONE = {"N": "1"}
+UPDATES: list[tuple[str, dict[str, Any]]] = [
+    ("SET a = :one, b = :list, c = :map", {":one": ONE, ":list": {"L": []}, ":map": {"M": {}}}),
+    (
+        "SET a = a + :one, b = list_append(b, :list), c.d = :one",
+        {":one": ONE, ":list": {"L": [{"S": "x"}]}},
+    ),
+    (
+        "SET e = if_not_exists(e, :one) ADD n :one, s :set",
+        {":one": ONE, ":set": {"SS": ["p", "q"]}},
+    ),
+    ("DELETE s :s REMOVE b[0], c.d", {":s": {"SS": ["p"]}}),
+    ("SET a = :missing", {":one": ONE}),
+    ("SET a = b + :one", {":one": ONE}),
+    ("ADD a :text", {":text": {"S": "not a number"}}),
+]
+
+
+def _apply_updates(dynamodb: Any, item_id: str) -> list[Any]:
+    answers: list[Any] = []
+    for expression, values in UPDATES:
+        try:
+            answer = dynamodb.update_item(
+                TableName="jobs",
+                Key={"id": {"S": item_id}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+            answers.append({k: v for k, v in answer["Attributes"].items() if k != "id"})
+        except ClientError as error:
+            answers.append(error.response["Error"])
+    return answers
+
+
+def test_updates_from_snapshots_of_an_expression_are_moto_s() -> None:
+    dynamodb = _dynamodb_table()
+    answers = [_apply_updates(dynamodb, "snapshot-1"), _apply_updates(dynamodb, "snapshot-2")]
+    with engine_fixes_reverted("dynamodb-update-expressions-copied-from-a-snapshot"):
+        by_moto = _apply_updates(dynamodb, "copied")
+
+    assert answers[0] == answers[1] == by_moto
+    assert answers[0][3] == {
+        "a": {"N": "2"},
+        "b": {"L": []},
+        "c": {"M": {}},
+        "e": ONE,
+        "n": ONE,
+        "s": {"SS": ["q"]},
+    }
+    assert [answer.get("Code") for answer in answers[0][4:]] == ["ValidationException"] * 3
 
 
 def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:
