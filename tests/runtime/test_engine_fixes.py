@@ -1559,6 +1559,73 @@ def test_a_read_sees_a_whole_item_while_another_thread_updates_it(
     assert seen == {"id": {"S": "j-1"}, "status": {"S": "RUNNING"}}
 
 
+def _while_a_read_of_jobs_is_held(
+    monkeypatch: pytest.MonkeyPatch, request: Any, hold_for: float
+) -> bool:
+    """Run ``request`` from another thread while a GetItem on the jobs table is in progress
+    (up to ``hold_for`` seconds, or until the request is done); True if the request finished
+    before that read did."""
+    from moto.dynamodb import responses as dynamodb_responses
+
+    dynamodb = _dynamodb_table()
+    _dynamodb_table("connections")
+    dynamodb.put_item(TableName="jobs", Item={"id": {"S": "j-1"}})
+    reading, done = threading.Event(), threading.Event()
+    original = dynamodb_responses.DynamoResult.__init__
+
+    def slow_answer(self: Any, result: object) -> None:
+        if threading.current_thread() is threading.main_thread():
+            reading.set()
+            done.wait(timeout=hold_for)
+        original(self, result)
+
+    def other() -> None:
+        reading.wait(timeout=10)
+        request(dynamodb)
+        done.set()
+
+    monkeypatch.setattr(dynamodb_responses.DynamoResult, "__init__", slow_answer)
+    thread = threading.Thread(target=other)
+    thread.start()
+    dynamodb.get_item(TableName="jobs", Key={"id": {"S": "j-1"}})
+    finished_first = done.is_set()
+    thread.join()
+    return finished_first
+
+
+def test_a_request_on_another_table_does_not_wait_for_one_in_progress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def write_a_connection(dynamodb: Any) -> None:
+        dynamodb.put_item(TableName="connections", Item={"id": {"S": "c-1"}})
+
+    # Generous: the read ends as soon as the write is done.
+    assert _while_a_read_of_jobs_is_held(monkeypatch, write_a_connection, hold_for=30)
+
+
+@pytest.mark.parametrize(
+    "request_on_jobs",
+    [
+        lambda dynamodb: dynamodb.put_item(TableName="jobs", Item={"id": {"S": "j-2"}}),
+        lambda dynamodb: dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "connections", "Item": {"id": {"S": "c-2"}}}},
+                {"Put": {"TableName": "jobs", "Item": {"id": {"S": "j-3"}}}},
+            ]
+        ),
+        lambda dynamodb: dynamodb.batch_write_item(
+            RequestItems={"jobs": [{"PutRequest": {"Item": {"id": {"S": "j-4"}}}}]}
+        ),
+        lambda dynamodb: dynamodb.list_tables(),
+    ],
+    ids=["put", "transaction", "batch", "no table named"],
+)
+def test_a_request_on_the_same_table_waits_for_one_in_progress(
+    monkeypatch: pytest.MonkeyPatch, request_on_jobs: Any
+) -> None:
+    assert not _while_a_read_of_jobs_is_held(monkeypatch, request_on_jobs, hold_for=0.5)
+
+
 def test_transactions_and_writes_from_many_threads_all_land() -> None:
     dynamodb = _dynamodb_table()
     failures: list[BaseException] = []

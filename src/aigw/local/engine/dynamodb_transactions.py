@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 from moto.dynamodb.comparisons import get_filter_expression
@@ -21,11 +22,44 @@ from moto.dynamodb.responses import DynamoHandler
 
 from aigw.local.engine.patches import Attr, Fix
 
-#: Every DynamoDB request of the process, reads included: a transaction's checks and writes
-#: see no other write in between, and a read serializes an item no other thread is
-#: changing (DynamoDB serializes conflicting writes and reads whole items; moto's threads
-#: do neither: an UpdateItem changes the stored item in place).
-_DYNAMODB_WRITES = threading.RLock()
+
+class _TableLocks:
+    """One lock per table, held for every DynamoDB request of the process on it, reads
+    included: a transaction's checks and writes see no other write in between, and a read
+    serializes an item no other thread is changing (DynamoDB serializes conflicting writes
+    and reads whole items; moto's threads do neither: an UpdateItem changes the stored item
+    in place). Requests on different tables never conflict, so they do not wait for each
+    other (with one lock for all, a notifier's read of its connections queued behind every
+    write of the jobs table). A request on several tables takes their locks in name order;
+    one whose tables are not named (ListTables, PartiQL) takes every table's."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.RLock] = {}
+
+    def _lock(self, table: str) -> threading.RLock:
+        with self._guard:
+            lock = self._locks.get(table)
+            if lock is None:
+                lock = self._locks[table] = threading.RLock()
+            return lock
+
+    @contextmanager
+    def held(self, tables: Iterable[str] | None) -> Iterator[None]:
+        if tables is None:
+            with self._guard:
+                tables = list(self._locks)
+        locks = [self._lock(table) for table in sorted(set(tables))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            yield
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+
+_TABLES = _TableLocks()
 _TRANSACTION_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
 
 
@@ -46,7 +80,7 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
     record either) and no table is copied."""
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
-    with _DYNAMODB_WRITES:
+    with _TABLES.held(_transaction_tables(transact_items)):
         targets: set[tuple[str, str]] = set()
         errors: list[tuple[str | None, str | None, Any]] = []
         plan: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
@@ -102,10 +136,37 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
                 )
 
 
+def _transaction_tables(items: Any) -> list[str] | None:
+    """The tables of TransactItems (None if one is not named: then every table's lock)."""
+    tables = []
+    for item in items if isinstance(items, list) else [None]:
+        operations = list(item.values()) if isinstance(item, dict) else [None]
+        for operation in operations:
+            table = operation.get("TableName") if isinstance(operation, dict) else None
+            if not isinstance(table, str):
+                return None
+            tables.append(table)
+    return tables
+
+
+def _request_tables(params: Any) -> list[str] | None:
+    """The tables a request reads or writes, from its parameters; None when it names none
+    (its own lock then is every table's)."""
+    if not isinstance(params, dict):
+        return None
+    if isinstance(params.get("TableName"), str):
+        return [params["TableName"]]
+    if isinstance(params.get("RequestItems"), dict):  # BatchGetItem, BatchWriteItem
+        return [str(table) for table in params["RequestItems"]]
+    if "TransactItems" in params:
+        return _transaction_tables(params["TransactItems"])
+    return None
+
+
 def _serialized_request(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def call_action(self: DynamoHandler) -> Any:
-        with _DYNAMODB_WRITES:
+        with _TABLES.held(_request_tables(getattr(self, "params", None))):
             return original(self)
 
     return call_action
@@ -113,9 +174,9 @@ def _serialized_request(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _serialized_write(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    def write(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        with _DYNAMODB_WRITES:
-            return original(self, *args, **kwargs)
+    def write(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        with _TABLES.held([table_name]):
+            return original(self, table_name, *args, **kwargs)
 
     return write
 
@@ -126,7 +187,8 @@ FIXES: Final[list[Fix]] = [
         why="TransactWriteItems must be all or nothing while other threads write: the "
         "gateway creates every job (and its idempotency record) in one transaction. A read "
         "must not see an item while another thread updates it: DELETE /jobs/{id} read a "
-        "job the workflow was updating and failed with a 500.",
+        "job the workflow was updating and failed with a 500. Both hold per table: requests "
+        "on different tables do not wait for each other.",
         upstream_bug="transact_write_items deep-copies every table it touches before "
         "writing (O(items), and 'dictionary changed size during iteration' when another "
         "thread writes meanwhile), applies items one by one (a cancelled transaction still "
