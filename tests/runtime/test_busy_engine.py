@@ -22,7 +22,12 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from aigw.local import outside_service_time
-from aigw.local.engine import apply_engine_fixes, engine_fixes_reverted, set_time_scale
+from aigw.local.engine import (
+    apply_engine_fixes,
+    engine_fixes_reverted,
+    service_time,
+    set_time_scale,
+)
 from aigw.local.engine.admission import DEFAULT_LIMIT, admission
 from aigw.local.engine.service_time import TaskClock, timing
 from aigw.local.lambdas.bridge import FunctionSpec, LambdaBridge
@@ -281,6 +286,30 @@ def test_given_timeout_2_s_when_2_5_s_are_spent_outside_the_service_then_the_tas
 def test_given_timeout_seconds_1_when_the_service_takes_1_3_s_then_the_task_times_out() -> None:
     with registry.override("sts", "GetCallerIdentity", slow_service):
         described = wait_done(start(create(one_call(TimeoutSeconds=1))))
+    assert described["error"] == "States.Timeout"
+
+
+class _LateWakingEvent(threading.Event):
+    """An Event whose timed wait returns half a second late, as a waiting thread does when
+    a busy interpreter does not schedule it in time."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        woke = super().wait(timeout)
+        if not woke:
+            time.sleep(0.5)
+        return woke
+
+
+def test_given_the_timeout_noticed_late_when_the_service_ended_after_it_then_the_task_times_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load the waiting thread woke after the work had ended (1.3 s against a 1 s
+    timeout) and the task SUCCEEDED: AWS times the task out at 1 s, however late anyone
+    looks."""
+    monkeypatch.setattr(service_time.threading, "Event", _LateWakingEvent)
+    with registry.override("sts", "GetCallerIdentity", slow_service):
+        described = wait_done(start(create(one_call(TimeoutSeconds=1))))
+    assert described["status"] == "FAILED", described
     assert described["error"] == "States.Timeout"
 
 

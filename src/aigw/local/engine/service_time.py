@@ -168,6 +168,10 @@ def _evaluate_with_service_timeout(self: ExecutionState, env: Environment) -> No
     execution_exceptions: list[Exception | None] = [None]
     terminated_event = threading.Event()
     clock = TaskClock()
+    # The task's time when its work ended, read by the work's own thread: the waiting
+    # thread may wake late (a busy interpreter), and work that ended after the deadline
+    # timed out on AWS however soon the wait noticed.
+    ended_at: list[float] = []
 
     def _exec_and_notify() -> None:
         with timing(clock):
@@ -176,6 +180,7 @@ def _evaluate_with_service_timeout(self: ExecutionState, env: Environment) -> No
                 execution_outputs.extend(frame.stack)
             except Exception as ex:
                 execution_exceptions.append(ex)
+        ended_at.append(clock.service_seconds())
         terminated_event.set()
 
     _task_threads.run(_exec_and_notify)
@@ -185,16 +190,16 @@ def _evaluate_with_service_timeout(self: ExecutionState, env: Environment) -> No
         if remaining <= 0:
             break
         terminated_event.wait(remaining)
-    finished_on_time = terminated_event.is_set()
+    finished_on_time = terminated_event.is_set() and ended_at[0] <= timeout_seconds
     frame.set_ended()
     env.close_frame(frame)
+
+    if not finished_on_time:
+        raise EvalTimeoutError()
 
     execution_exception = execution_exceptions.pop()
     if execution_exception:
         raise execution_exception
-
-    if not finished_on_time:
-        raise EvalTimeoutError()
 
     execution_output = execution_outputs.pop()
     env.stack.append(execution_output)
