@@ -1191,8 +1191,100 @@ def test_canary_an_update_deep_copies_the_stored_item(monkeypatch: pytest.Monkey
             ExpressionAttributeValues={":n": {"N": "2"}},
         )
 
-    # One copy for the handler's ReturnValues, one for the stream's old image.
-    assert len(copied) == 2
+    # The handler's copy for ReturnValues (the stream's old image has a fix of its own).
+    assert len(copied) == 1
+
+
+@pytest.mark.canary
+def test_canary_an_update_copies_the_item_for_a_stream_it_may_not_have(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-stream-old-image-not-copied."""
+    dynamodb = _dynamodb_table()  # no stream
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    copied: list[Item] = []
+    original = Item.__deepcopy__
+    monkeypatch.setattr(
+        Item, "__deepcopy__", lambda self, memo: (copied.append(self), original(self, memo))[1]
+    )
+    with engine_fixes_reverted("dynamodb-stream-old-image-not-copied"):
+        dynamodb.update_item(
+            TableName="jobs",
+            Key={"id": EVERY_TYPE_ITEM["id"]},
+            UpdateExpression="SET #number = :n",
+            ExpressionAttributeNames={"#number": "number"},
+            ExpressionAttributeValues={":n": {"N": "2"}},
+        )
+
+    assert len(copied) == 1
+
+
+def _stream_images(table: str) -> list[Any]:
+    """What a stream with both images records for updates of every kind: of an item with
+    every type, nested values changed and removed, a condition that fails, a new item."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    key = {"id": EVERY_TYPE_ITEM["id"]}
+    dynamodb.put_item(TableName=table, Item=EVERY_TYPE_ITEM)
+    for number in range(2):
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #number = :n, nested.#flag = :flag REMOVE strings",
+            ExpressionAttributeNames={"#number": "number", "#flag": "flag"},
+            ExpressionAttributeValues={":n": {"N": str(number)}, ":flag": {"BOOL": bool(number)}},
+        )
+    with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #number = :n",
+            ConditionExpression="attribute_not_exists(id)",
+            ExpressionAttributeNames={"#number": "number"},
+            ExpressionAttributeValues={":n": {"N": "9"}},
+        )
+    dynamodb.update_item(
+        TableName=table,
+        Key={"id": {"S": "new"}},
+        UpdateExpression="SET payload = :b",
+        ExpressionAttributeValues={":b": {"B": b"\x00\x01"}},
+    )
+    shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(table).stream_shard
+    return [
+        (record["eventName"], {k: v for k, v in record["dynamodb"].items() if k in IMAGES})
+        for record in (item.to_json() for item in shard.items)
+    ]
+
+
+IMAGES = ("Keys", "OldImage", "NewImage", "StreamViewType")
+
+
+def test_stream_records_of_updates_are_moto_s() -> None:
+    records = _stream_images("snapshots")
+    with engine_fixes_reverted("dynamodb-stream-old-image-not-copied"):
+        by_moto = _stream_images("copies")
+
+    assert records == by_moto
+    assert [name for name, _ in records[:3]] == ["INSERT", "MODIFY", "MODIFY"]
+    assert records[-1] == (
+        "INSERT",
+        {
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "Keys": {"id": {"S": "new"}},
+            "NewImage": {"id": {"S": "new"}, "payload": {"B": b"\x00\x01"}},
+        },
+    )
+    first, second = records[1][1], records[2][1]
+    assert first["OldImage"] == EVERY_TYPE_ITEM
+    assert second["OldImage"] == first["NewImage"]
+    assert second["NewImage"]["nested"]["M"]["flag"] == {"BOOL": True}
+    assert "strings" not in second["OldImage"]
 
 
 def _updates_with_every_return_value(dynamodb: Any) -> list[Any]:

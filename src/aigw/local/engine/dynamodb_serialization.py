@@ -32,6 +32,7 @@ from typing import Any, Final
 
 from botocore.model import Shape
 from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import responses
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
@@ -155,6 +156,31 @@ class _CopyItemsAsJson:
         return copy.deepcopy(value)
 
 
+class _ItemSnapshot:
+    """An item as a stream record reads its old image: its keys (an update never changes
+    them) and its JSON taken at one moment."""
+
+    def __init__(self, item: Item) -> None:
+        self.hash_key = item.hash_key
+        self.range_key = item.range_key
+        self._json = item.to_json()
+
+    def to_json(self) -> dict[str, Any]:
+        return self._json
+
+
+class _CopyItemsAsSnapshots:
+    """``copy`` for moto's DynamoDB backend, whose one deep copy of an item is the old image
+    an UpdateItem keeps for its stream record (read only as keys and ``to_json()``); its
+    other deep copies (of tables, for moto's own transactions) are made as before."""
+
+    @staticmethod
+    def deepcopy(value: Any) -> Any:
+        if isinstance(value, Item):
+            return _ItemSnapshot(value)
+        return copy.deepcopy(value)
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="dynamodb-attribute-values-serialized-directly",
@@ -187,5 +213,14 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="DynamoHandler.update_item deep-copies the existing item for its "
         "ReturnValues and reads the copy only through to_json().",
         patches=[Attr(responses, "copy", _CopyItemsAsJson)],
+    ),
+    Fix(
+        name="dynamodb-stream-old-image-not-copied",
+        why="Every UpdateItem deep-copied the stored item (a job's, results included), "
+        "under the table's lock, only for its stream record to write the copy out as JSON.",
+        upstream_bug="DynamoDBBackend.update_item deep-copies the item before updating it, "
+        "even on a table without a stream or when the condition fails, and the stream "
+        "record reads the copy only through its keys and to_json().",
+        patches=[Attr(dynamodb_models, "copy", _CopyItemsAsSnapshots)],
     ),
 ]
