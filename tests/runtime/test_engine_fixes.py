@@ -1718,67 +1718,6 @@ def test_a_request_on_the_same_table_waits_for_one_in_progress(
     assert not _while_a_read_of_jobs_is_held(monkeypatch, request_on_jobs, hold_for=0.5)
 
 
-def test_a_read_is_written_out_while_the_item_changes_and_answers_it_as_read(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Given a GetItem of a job whose answer is being written out, when another thread
-    updates that job (nested values in place), then the update does not wait for the
-    writing out, and the read answers the whole job as it was when read."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    dynamodb = _dynamodb_table()
-    key = {"id": {"S": "j-1"}}
-    job = {
-        **key,
-        "status": {"S": "RUNNING"},
-        "result": {"M": {"labels": {"L": [{"S": "a"}, {"NS": ["1"]}]}, "n": {"N": "1"}}},
-    }
-    dynamodb.put_item(TableName="jobs", Item=job)
-    writing, updated = threading.Event(), threading.Event()
-    original = DynamoHandler.serialized
-
-    def slow_writing_out(self: Any, result: Any) -> Any:
-        if threading.current_thread() is threading.main_thread():
-            writing.set()
-            updated.wait(timeout=30)  # generous: the update ends the wait when it is done
-        return original(self, result)
-
-    def update() -> None:
-        writing.wait(timeout=10)
-        dynamodb.update_item(
-            TableName="jobs",
-            Key=key,
-            UpdateExpression="SET #s = :s, #r.labels[0] = :b, #r.labels[1] = :ns, #r.n = :n, "
-            "#r.extra = :b",
-            ExpressionAttributeNames={"#s": "status", "#r": "result"},
-            ExpressionAttributeValues={
-                ":s": {"S": "SUCCEEDED"},
-                ":b": {"S": "b"},
-                ":n": {"N": "2"},
-                ":ns": {"NS": ["7"]},
-            },
-        )
-        updated.set()
-
-    monkeypatch.setattr(DynamoHandler, "serialized", slow_writing_out)
-    thread = threading.Thread(target=update)
-    thread.start()
-    seen = dynamodb.get_item(TableName="jobs", Key=key)["Item"]
-    updated_first = updated.is_set()
-    thread.join()
-    monkeypatch.undo()
-
-    assert updated_first
-    assert seen == job
-    assert dynamodb.get_item(TableName="jobs", Key=key)["Item"]["result"] == {
-        "M": {
-            "labels": {"L": [{"S": "b"}, {"NS": ["7"]}]},
-            "n": {"N": "2"},
-            "extra": {"S": "b"},
-        }
-    }
-
-
 def test_transactions_and_writes_from_many_threads_all_land() -> None:
     dynamodb = _dynamodb_table()
     failures: list[BaseException] = []

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-from moto.core.responses import ActionResult
-from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -20,22 +18,20 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.responses import DynamoHandler, DynamoResult
+from moto.dynamodb.responses import DynamoHandler
 
 from aigw.local.engine.patches import Attr, Fix
 
 
 class _TableLocks:
-    """One lock per table, held for the action of every DynamoDB request of the process on
-    it, reads included: a transaction's checks and writes see no other write in between, and
-    a read copies out an item no other thread is changing (DynamoDB serializes conflicting
-    writes and reads whole items; moto's threads do neither: an UpdateItem changes the
-    stored item in place). The answer is written out after the lock is released, from the
-    JSON of its own the action made under it. Requests on different tables never conflict,
-    so they do not wait for each other (with one lock for all, a notifier's read of its
-    connections queued behind every write of the jobs table). A request on several tables
-    takes their locks in name order; one whose tables are not named (ListTables, PartiQL)
-    takes every table's."""
+    """One lock per table, held for every DynamoDB request of the process on it, reads
+    included: a transaction's checks and writes see no other write in between, and a read
+    serializes an item no other thread is changing (DynamoDB serializes conflicting writes
+    and reads whole items; moto's threads do neither: an UpdateItem changes the stored item
+    in place). Requests on different tables never conflict, so they do not wait for each
+    other (with one lock for all, a notifier's read of its connections queued behind every
+    write of the jobs table). A request on several tables takes their locks in name order;
+    one whose tables are not named (ListTables, PartiQL) takes every table's."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
@@ -167,38 +163,11 @@ def _request_tables(params: Any) -> list[str] | None:
     return None
 
 
-def _locked_action(
-    handler: DynamoHandler, method: Callable[..., Any], tables: list[str] | None
-) -> Any:
-    """The action under its tables' locks. A ``DynamoResult`` is already the answer's own
-    JSON (``dynamo_to_dict`` builds new dicts and lists down to the immutable leaves), so it
-    is written out after the locks are released; any other result is written out under
-    them, as it may still refer to the backend's objects."""
-    with _TABLES.held(tables):
-        result = method(handler)
-        if isinstance(result, DynamoResult) or not isinstance(result, ActionResult):
-            return result
-        status, headers, body = handler.serialized(result)
-        headers["status"] = status
-        return body, headers
-
-
 def _serialized_request(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def call_action(self: DynamoHandler) -> Any:
-        tables = _request_tables(getattr(self, "params", None))
-        action = camelcase_to_underscores(self._get_action())
-        method = getattr(type(self), action, None)
-        if not callable(method):
-            with _TABLES.held(tables):
-                return original(self)
-        # call_action looks the action up on the handler: this request's handler answers
-        # it with the locked version, and serializes the answer after it.
-        vars(self)[action] = functools.partial(_locked_action, self, method, tables)
-        try:
+        with _TABLES.held(_request_tables(getattr(self, "params", None))):
             return original(self)
-        finally:
-            vars(self).pop(action, None)
 
     return call_action
 
@@ -219,10 +188,7 @@ FIXES: Final[list[Fix]] = [
         "gateway creates every job (and its idempotency record) in one transaction. A read "
         "must not see an item while another thread updates it: DELETE /jobs/{id} read a "
         "job the workflow was updating and failed with a 500. Both hold per table: requests "
-        "on different tables do not wait for each other, and an answer is written out "
-        "after its table's lock is released (from JSON taken under it): under a GIL shared "
-        "by dozens of threads every millisecond held is a chance to be switched out while "
-        "holding it, and then waiters queue for many switch intervals.",
+        "on different tables do not wait for each other.",
         upstream_bug="transact_write_items deep-copies every table it touches before "
         "writing (O(items), and 'dictionary changed size during iteration' when another "
         "thread writes meanwhile), applies items one by one (a cancelled transaction still "
