@@ -45,9 +45,11 @@ def test_given_traffic_at_debug_level_then_no_log_names_the_api_key(
     try:
         assert banner["API key"] == key
         rest, ws = banner["REST API"], banner["WebSocket"]
-        # First (the functions' in-process Powertools loggers, named "aigw", quieten the
-        # runtime's "aigw.local" debug logs once they run): the key in a header, and in a
-        # URL by a client that still does that, refused and not logged either.
+        # Functions run first: their in-process Powertools loggers are named "aigw" (INFO,
+        # from the template), the parent of the runtime's "aigw.local" loggers, whose DEBUG
+        # lines must still be written. Then the key in a header, and in a URL by a client
+        # that still does that, refused and not logged either.
+        assert httpx.get(f"{rest}/pipelines", headers={"x-api-key": key}).status_code == 200
         with connect(ws, additional_headers={"x-api-key": key}) as socket:
             socket.send("not JSON")
             assert json.loads(socket.recv(timeout=30))["type"] == "error"

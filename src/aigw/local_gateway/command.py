@@ -126,9 +126,20 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``aigw local`` until SIGINT/SIGTERM; 0 on a clean stop."""
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=args.log_level, format=log_format)
+    # The runtime's loggers sit under "aigw", the template's Powertools service name. The
+    # first function to run (the every-minute reconciler, say) sets that logger's level
+    # from its environment and puts a filter on the root logger's handlers that drops
+    # every "aigw.*" record, the runtime's --log-level DEBUG lines included. They get a
+    # handler of their own, at the level asked for here.
+    own_handler = logging.StreamHandler()
+    own_handler.setFormatter(logging.Formatter(log_format))
+    for name in ("aigw.local", "aigw.local_gateway"):
+        own = logging.getLogger(name)
+        own.setLevel(args.log_level)
+        own.propagate = False
+        own.addHandler(own_handler)
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # The engine logs every failed state at ERROR with a repr of its whole parse tree;
         # a failing job is normal business, and its record carries the error.
