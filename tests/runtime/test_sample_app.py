@@ -14,11 +14,8 @@ import time
 import uuid
 from typing import Any
 
-import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
-from botocore.httpsession import URLLib3Session
 from moto.dynamodb.models import dynamodb_backends
 
 from aigw.local.runtime import LocalRuntime
@@ -489,36 +486,3 @@ def test_given_the_aws_endpoint_when_another_process_starts_an_execution_then_it
     # The handler ran in this process: its per-function environment shows in the output.
     assert json.loads(seen["output"])["work"]["mode"] == "worker"
     assert _item(app, "remote")["status"] == {"S": "done"}  # type: ignore[index]
-
-
-def test_given_the_aws_endpoint_when_a_client_here_points_s3_at_it_then_no_socket_is_used(
-    app: LocalRuntime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The functions' S3 clients use the endpoint (for the URLs they presign): their own
-    calls are answered in-process, with S3's answers and errors, and what they presign is
-    still served to other processes."""
-    url = app.serve_aws()
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    bucket, key = app.physical_id("AuditBucket"), f"endpoint/{uuid.uuid4()}.txt"
-
-    def sent_over_a_socket(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("an in-process call went through the endpoint's socket")
-
-    monkeypatch.setattr(URLLib3Session, "send", sent_over_a_socket)
-    s3.put_object(Bucket=bucket, Key=key, Body=b"written here")
-    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"written here"
-    with pytest.raises(ClientError) as raised:
-        s3.get_object(Bucket=bucket, Key=f"{key}.missing")
-    assert raised.value.response["Error"]["Code"] == "NoSuchKey"
-    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
-    monkeypatch.undo()
-
-    presigned = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
-    assert presigned.startswith(url)
-    assert requests.get(presigned, timeout=30).content == b"written here"
