@@ -1172,17 +1172,16 @@ def test_canary_every_node_of_a_result_is_asked_what_it_is(
     assert "Acme" in asked
 
 
-@pytest.mark.canary
-def test_canary_an_update_deep_copies_the_stored_item(monkeypatch: pytest.MonkeyPatch) -> None:
-    """If this fails, moto fixed it upstream: delete fix dynamodb-update-old-item-not-copied."""
-    dynamodb = _dynamodb_table()
-    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+def _items_copied_by_an_update(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch, reverted_fix: str
+) -> list[Item]:
+    """The items moto deep-copies for one UpdateItem of the stored item, ``reverted_fix`` off."""
     copied: list[Item] = []
     original = Item.__deepcopy__
     monkeypatch.setattr(
         Item, "__deepcopy__", lambda self, memo: (copied.append(self), original(self, memo))[1]
     )
-    with engine_fixes_reverted("dynamodb-update-old-item-not-copied"):
+    with engine_fixes_reverted(reverted_fix):
         dynamodb.update_item(
             TableName="jobs",
             Key={"id": EVERY_TYPE_ITEM["id"]},
@@ -1190,6 +1189,17 @@ def test_canary_an_update_deep_copies_the_stored_item(monkeypatch: pytest.Monkey
             ExpressionAttributeNames={"#number": "number"},
             ExpressionAttributeValues={":n": {"N": "2"}},
         )
+    return copied
+
+
+@pytest.mark.canary
+def test_canary_an_update_deep_copies_the_stored_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-update-old-item-not-copied."""
+    dynamodb = _dynamodb_table()
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    copied = _items_copied_by_an_update(
+        dynamodb, monkeypatch, "dynamodb-update-old-item-not-copied"
+    )
 
     # The handler's copy for ReturnValues (the stream's old image has a fix of its own).
     assert len(copied) == 1
@@ -1202,19 +1212,9 @@ def test_canary_an_update_copies_the_item_for_a_stream_it_may_not_have(
     """If this fails, moto fixed it upstream: delete fix dynamodb-stream-old-image-not-copied."""
     dynamodb = _dynamodb_table()  # no stream
     dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
-    copied: list[Item] = []
-    original = Item.__deepcopy__
-    monkeypatch.setattr(
-        Item, "__deepcopy__", lambda self, memo: (copied.append(self), original(self, memo))[1]
+    copied = _items_copied_by_an_update(
+        dynamodb, monkeypatch, "dynamodb-stream-old-image-not-copied"
     )
-    with engine_fixes_reverted("dynamodb-stream-old-image-not-copied"):
-        dynamodb.update_item(
-            TableName="jobs",
-            Key={"id": EVERY_TYPE_ITEM["id"]},
-            UpdateExpression="SET #number = :n",
-            ExpressionAttributeNames={"#number": "number"},
-            ExpressionAttributeValues={":n": {"N": "2"}},
-        )
 
     assert len(copied) == 1
 
