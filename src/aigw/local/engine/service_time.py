@@ -153,7 +153,7 @@ class _TaskThreads:
             return False
 
 
-_task_threads = _TaskThreads()
+task_threads = _TaskThreads()
 
 
 def _evaluate_with_service_timeout(self: ExecutionState, env: Environment) -> None:
@@ -183,7 +183,7 @@ def _evaluate_with_service_timeout(self: ExecutionState, env: Environment) -> No
         ended_at.append(clock.service_seconds())
         terminated_event.set()
 
-    _task_threads.run(_exec_and_notify)
+    task_threads.run(_exec_and_notify)
 
     while not terminated_event.is_set():
         remaining = timeout_seconds - clock.service_seconds()
