@@ -119,7 +119,7 @@ class _TaskThreads:
     """Threads for tasks' work: an idle one is handed the next task, else a new one starts.
     An idle thread ends after ``idle_seconds`` without work; at most ``max_idle`` wait."""
 
-    def __init__(self, idle_seconds: float = 30.0, max_idle: int = 64) -> None:
+    def __init__(self, idle_seconds: float = 30.0, max_idle: int = 32) -> None:
         self.idle_seconds, self.max_idle = idle_seconds, max_idle
         self._lock = threading.Lock()
         self._idle: list[_TaskThread] = []
