@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from baseline import PIPELINE_MACHINES, baseline_template, count_states
+from botocore.exceptions import ClientError
 from meter import Call, Invocation, Meter, bench_calls
 from prices import price
 from samtranslator.yaml_helper import yaml_parse
@@ -237,14 +238,26 @@ class Deployment:
         return found
 
     def _described(self, arn: str) -> dict[str, Any]:
-        if arn in self.finished:
-            return self.finished[arn][0]
-        return dict(self.runtime.client("stepfunctions").describe_execution(executionArn=arn))
+        return self._finished_or(arn, 0, lambda: dict(self._sfn_describe(arn)))
 
     def _history(self, arn: str) -> list[dict[str, Any]]:
+        return self._finished_or(arn, 1, lambda: self.runtime.history(arn))
+
+    def _sfn_describe(self, arn: str) -> Any:
+        return self.runtime.client("stepfunctions").describe_execution(executionArn=arn)
+
+    def _finished_or(self, arn: str, part: int, ask: Any) -> Any:
         if arn in self.finished:
-            return self.finished[arn][1]
-        return self.runtime.history(arn)
+            return self.finished[arn][part]
+        try:
+            return ask()
+        except ClientError as error:
+            # An Express execution that ended between the look and the call: it was
+            # recorded (on_express_finished) just before it was dropped.
+            code = error.response.get("Error", {}).get("Code")
+            if code == "ExecutionDoesNotExist" and arn in self.finished:
+                return self.finished[arn][part]
+            raise
 
     def _request(self, method: str, path: str, body: Any) -> Any:
         headers = {"content-type": "application/json", "x-api-key": self.key}
