@@ -346,21 +346,3 @@ def test_given_an_event_over_6_mb_then_it_is_refused_and_the_handler_never_runs(
         bridge.invoke("counter", over)
     assert (refused.value.code, refused.value.status) == ("RequestEntityTooLargeException", 413)
     assert bridge.invoke("counter", {}).json() == {"calls": 2}
-
-
-def test_given_cold_start_listeners_then_each_hears_a_function_s_first_invocation_once(
-    tmp_path: Path,
-) -> None:
-    bridge = LambdaBridge()
-    bridge.register(_function(tmp_path, "ok", "def handler(event, context):\n    return 1\n"))
-    failing = "def handler(event, context):\n    raise ValueError('no')\n"
-    bridge.register(_function(tmp_path / "f", "fails", failing))
-    heard: list[str] = []
-    bridge.cold_start_listeners.append(heard.append)
-
-    for _ in range(3):
-        bridge.invoke("ok", {})
-        assert bridge.invoke("fails", {}).function_error == "Unhandled"
-
-    # A failed first invocation ends a cold start too: the import is done either way.
-    assert heard == ["ok", "fails"]

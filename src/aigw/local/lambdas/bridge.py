@@ -257,8 +257,6 @@ class _Function:
             raise ValueError(f"{spec.name}: Handler {spec.handler!r} is not 'module.function'")
         self.module_name = module_name
         self._handler: Callable[[Any, LambdaContext], Any] | None = None
-        #: No in-process invocation has finished yet.
-        self.cold = True
         self._import_lock = threading.Lock()
         self._running = 0
         self._running_lock = threading.Lock()
@@ -370,9 +368,6 @@ class LambdaBridge:
         #: The runtime's AWS endpoint for worker processes (started on first use), if any.
         self.aws_endpoint: Callable[[], str] | None = None
         self._endpoint_lock = threading.Lock()  # two first invocations start one endpoint
-        #: Called with a function's name when its first in-process invocation (its cold
-        #: start: the import, then what the handler sets up on first use) has finished.
-        self.cold_start_listeners: list[Callable[[str], None]] = []
 
     def register(self, spec: FunctionSpec) -> None:
         if not spec.code_dir.is_dir():
@@ -452,19 +447,6 @@ class LambdaBridge:
         )
         if function.workers is not None:
             return self._invoke_in_worker(function, event, context)
-        if function.cold:
-            try:
-                return self._invoke_in_process(function, event, context)
-            finally:
-                function.cold = False
-                for listener in self.cold_start_listeners:
-                    listener(spec.name)
-        return self._invoke_in_process(function, event, context)
-
-    def _invoke_in_process(
-        self, function: _Function, event: Any, context: LambdaContext
-    ) -> InvocationResult:
-        spec, request_id = function.spec, context.aws_request_id
         started = time.monotonic()
         with _environment(function.environment()):
             try:
