@@ -24,6 +24,7 @@ import math
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,15 +239,13 @@ class Deployment:
         return found
 
     def _described(self, arn: str) -> dict[str, Any]:
-        return self._finished_or(arn, 0, lambda: dict(self._sfn_describe(arn)))
+        sfn = self.runtime.client("stepfunctions")
+        return self._finished_or(arn, 0, lambda: dict(sfn.describe_execution(executionArn=arn)))
 
     def _history(self, arn: str) -> list[dict[str, Any]]:
         return self._finished_or(arn, 1, lambda: self.runtime.history(arn))
 
-    def _sfn_describe(self, arn: str) -> Any:
-        return self.runtime.client("stepfunctions").describe_execution(executionArn=arn)
-
-    def _finished_or(self, arn: str, part: int, ask: Any) -> Any:
+    def _finished_or(self, arn: str, part: int, ask: Callable[[], Any]) -> Any:
         if arn in self.finished:
             return self.finished[arn][part]
         try:

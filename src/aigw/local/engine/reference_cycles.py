@@ -59,11 +59,13 @@ def _create_parser(
         hash(key)
     except TypeError:  # an unhashable default: build one, as botocore does
         return inner(self, protocol_name)
-    with _parsers_lock:
-        parsers = vars(self).setdefault(_PARSERS, {})
-        parser = parsers.get(key)
-        if parser is None:
-            parser = parsers[key] = inner(self, protocol_name)
+    parser = vars(self).get(_PARSERS, {}).get(key)  # every response: no lock once built
+    if parser is None:
+        with _parsers_lock:
+            parsers = vars(self).setdefault(_PARSERS, {})
+            parser = parsers.get(key)
+            if parser is None:
+                parser = parsers[key] = inner(self, protocol_name)
     return parser
 
 
@@ -83,8 +85,9 @@ def _validate(inner: Callable[..., Node], self: Validator) -> Node:
         return tree
     finally:
         # The validator's own copy; a rejected one (an invalid update) goes as well.
-        _unlink(tree)
         _unlink(self.node_to_validate)
+        if tree is not self.node_to_validate:  # a processor replaced the root
+            _unlink(tree)
 
 
 FIXES: Final[list[Fix]] = [
