@@ -108,7 +108,9 @@ class LocalHttpServer:
         self.stop()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        incoming = WsgiRequest(environ)
+        # Not stored in its own environ (werkzeug's default): that is a reference cycle,
+        # request, environ, headers and socket left for the garbage collector every request.
+        incoming = WsgiRequest(environ, populate_request=False)
         answer = self.api.handle(
             Request(
                 method=incoming.method,

@@ -20,6 +20,19 @@ in-process AWS call:
   puts a rewritten node back in its parent's place); normalizing and running the tree read
   children only. The links are cut when the validation ends.
 
+A fourth cycle is one per Step Functions execution, and it holds the most: the execution
+links to its worker, the worker to its communication channel and the channel back to the
+execution. Everything the execution kept (its environment, every state's input and
+output, its event history) waited for the collector after the execution was dropped,
+about 150 dicts per text job. The worker's link to the channel is used once, to report
+that the program ended; it is cut once that report is made.
+
+Smaller ones, each a few per job: botocore resolves some endpoint parameters with
+``jmespath.search``, which builds an interpreter per search that caches bound methods of
+itself; and the endpoint ``aigw local`` serves (for the URLs functions presign, so their S3
+calls go through it) runs moto's Flask apps in debug mode, where Flask gives every request
+that has no files a class of its own, made for the request and linked to it.
+
 The collector then had those objects to find on top of what lives on: its full
 collections, every 2-3 s at 8 clients, paused every thread for 60-90 ms each.
 """
@@ -31,9 +44,13 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from botocore.parsers import ResponseParserFactory
+from jmespath import parser as jmespath_parser
+from jmespath import visitor as jmespath_visitor
 from moto.core.request import Request
 from moto.dynamodb.parsing.ast_nodes import Node
 from moto.dynamodb.parsing.validators import Validator
+from moto.moto_server import threaded_moto_server
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 from aigw.local.engine.patches import Attr, Fix, Wrap
 
@@ -90,6 +107,36 @@ def _validate(inner: Callable[..., Node], self: Validator) -> Node:
             _unlink(tree)
 
 
+def _terminated(inner: Callable[..., None], self: BaseExecutionWorkerCommunication) -> None:
+    inner(self)
+    # The worker calls this channel once, when the program ends (its execution logic has
+    # already read the attribute); the execution keeps the worker for its history.
+    worker = getattr(self.execution, "exec_worker", None)
+    if worker is not None and vars(worker).get("_execution_communication") is self:
+        worker._execution_communication = None
+
+
+# An interpreter keeps only its options and a cache of its own visit methods: one serves
+# every search made without options, from any thread.
+_INTERPRETER: Final = jmespath_visitor.TreeInterpreter()
+
+
+def _search(self: jmespath_parser.ParsedResult, value: Any, options: Any = None) -> Any:
+    interpreter = _INTERPRETER if options is None else jmespath_visitor.TreeInterpreter(options)
+    return interpreter.visit(self.parsed, value)
+
+
+_ORIGINAL_CREATE_BACKEND_APP: Final = threaded_moto_server.create_backend_app
+
+
+def _create_backend_app(service: Any) -> Any:
+    app = _ORIGINAL_CREATE_BACKEND_APP(service)
+    # Debug mode's only effect here is Flask's enctype helper (a class per request); an
+    # error is a 500 either way, and the served endpoint has no debugger.
+    app.debug = False
+    return app
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="moto-request-not-in-its-environ",
@@ -114,5 +161,29 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="moto's update expression nodes keep a parent link that only the "
         "validator reads; its copies of the tree are dropped with the links in place.",
         patches=[Wrap(Validator, "validate", _validate)],
+    ),
+    Fix(
+        name="execution-worker-releases-its-channel",
+        why="Every Step Functions execution, with its environment, states' data and event "
+        "history, was left in a reference cycle for the garbage collector to find.",
+        upstream_bug="Execution -> ExecutionWorker -> ExecutionWorkerCommunication -> "
+        "Execution: the worker keeps its channel after reporting the program's end.",
+        patches=[Wrap(BaseExecutionWorkerCommunication, "terminated", _terminated)],
+    ),
+    Fix(
+        name="jmespath-interpreter-reused",
+        why="Some AWS calls (botocore's endpoint rules read operation context parameters "
+        "with jmespath) left an interpreter in a reference cycle per search.",
+        upstream_bug="jmespath's ParsedResult.search builds a TreeInterpreter per search; "
+        "it caches bound methods of itself.",
+        patches=[Attr(jmespath_parser.ParsedResult, "search", _search)],
+    ),
+    Fix(
+        name="served-endpoint-not-in-debug-mode",
+        why="Every request to the served AWS endpoint (the functions' S3 calls) made a class "
+        "of its own and left it, with the request, in a reference cycle.",
+        upstream_bug="moto's create_backend_app sets Flask's debug mode, in which Flask "
+        "attaches a new multidict subclass to each request's files.",
+        patches=[Attr(threaded_moto_server, "create_backend_app", _create_backend_app)],
     ),
 ]
