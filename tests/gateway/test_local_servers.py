@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -190,6 +191,50 @@ def test_given_requests_over_http_then_they_leave_no_request_for_the_garbage_col
     assert [(s["path"], s["query"], s["body"]) for s in seen] == [
         ("/v1/things", "x=1", f"payload {n}") for n in range(3)
     ]
+
+
+class _MeetingApi(_EchoApi):
+    """Answers only once ``parties`` requests are being served at the same time."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = threading.Barrier(parties, timeout=TIMEOUT)
+
+    def handle(self, request: Request) -> Response:
+        self.barrier.wait()
+        return super().handle(request)
+
+
+def test_given_requests_at_once_then_each_is_served_without_waiting_for_the_others() -> None:
+    api = _MeetingApi(parties=3)
+    with LocalHttpServer(api) as server:  # type: ignore[arg-type]
+        url = f"{server.base_url}/v1/together"
+        with ThreadPoolExecutor(3) as clients:
+            answers = list(clients.map(lambda _: requests.get(url, timeout=TIMEOUT), range(3)))
+
+    assert [answer.status_code for answer in answers] == [207, 207, 207]
+    assert not api.barrier.broken
+
+
+def test_given_requests_one_after_another_then_the_server_starts_no_thread_for_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """werkzeug closes every connection after its answer: a thread per request would start
+    (and be waited for by the accept loop) on every request."""
+    with LocalHttpServer(_EchoApi()) as server:  # type: ignore[arg-type]
+        url = f"{server.base_url}/v1/things"
+        assert requests.get(url, timeout=TIMEOUT).status_code == 207  # the first thread
+        started: list[threading.Thread] = []
+        original = threading.Thread.start
+        monkeypatch.setattr(
+            threading.Thread, "start", lambda thread: (started.append(thread), original(thread))[1]
+        )
+        answers = [requests.get(url, timeout=TIMEOUT).status_code for _ in range(10)]
+        monkeypatch.undo()
+
+    assert answers == [207] * 10
+    # A thread frees itself just after its answer is sent, so the next request may find it
+    # still busy: then one more starts, and two take turns (werkzeug's way started 10).
+    assert len(started) <= 3
 
 
 # ---------------------------------------------------------------------------- WebSocket

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import ThreadedWSGIServer
@@ -28,21 +29,29 @@ if TYPE_CHECKING:
 __all__ = ["LocalHttpServer"]
 
 
-class _Server(ThreadedWSGIServer):
-    """werkzeug's threaded server, with request threads that :meth:`server_close` joins."""
+#: At most this many requests are served at once; more wait for a thread to be free.
+REQUEST_THREADS = 256
 
-    # werkzeug makes request threads daemons, which would outlive stop(); joined instead.
-    daemon_threads = False
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, with request threads that are kept for the next request
+    and that :meth:`server_close` joins."""
 
     def __init__(self, host: str, port: int, app: Any) -> None:
         super().__init__(host, port, app)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        # werkzeug answers every request with "Connection: close", so each request is a
+        # new connection, and socketserver starts a thread for each: the accept loop then
+        # waits for the new thread to be scheduled (under load p50 6 ms, p90 15, up to
+        # 58) before it accepts the next request. A thread left idle by a request serves
+        # the next one instead; a new one starts only when every thread is busy.
+        self._threads_pool = ThreadPoolExecutor(REQUEST_THREADS, f"aigw-http-{self.port}")
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
             self._open.add(request)
-        super().process_request(request, client_address)
+        self._threads_pool.submit(self.process_request_thread, request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._open_lock:
@@ -59,6 +68,7 @@ class _Server(ThreadedWSGIServer):
             with contextlib.suppress(OSError):  # closed by the client meanwhile
                 connection.shutdown(socket.SHUT_RD)
         super().server_close()
+        self._threads_pool.shutdown(wait=True)
 
 
 class LocalHttpServer:
