@@ -20,6 +20,7 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from sfn_waits import wait_done
 
 from aigw.local import outside_service_time
 from aigw.local.engine import (
@@ -62,16 +63,6 @@ def create(definition: dict[str, Any], name: str = "machine") -> str:
 def start(machine_arn: str, name: str | None = None) -> str:
     extra = {"name": name} if name else {}
     return sfn().start_execution(stateMachineArn=machine_arn, **extra)["executionArn"]
-
-
-def wait_done(execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sfn().describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.005)
-    raise AssertionError(f"{execution_arn} still running after {timeout} s")
 
 
 def history_types(execution_arn: str) -> list[str]:

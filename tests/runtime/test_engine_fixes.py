@@ -52,6 +52,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import load_mock_test_case_for
 from moto.stepfunctions.responses import StepFunctionResponse
+from sfn_waits import wait_done
 
 from aigw.local.engine import (
     apply_engine_fixes,
@@ -88,17 +89,6 @@ def create(definition: dict[str, Any], name: str = "machine", type_: str = "STAN
     return sfn().create_state_machine(
         name=name, definition=json.dumps(definition), roleArn=ROLE, type=type_
     )["stateMachineArn"]
-
-
-# Generous: it returns as soon as the execution ends, and the suite shares 2 busy cores.
-def wait_done(execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sfn().describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.005)
-    raise AssertionError(f"{execution_arn} still running after {timeout} s")
 
 
 def run(definition: dict[str, Any], payload: Any = None, name: str = "machine") -> dict[str, Any]:

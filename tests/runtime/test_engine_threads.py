@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from sfn_waits import wait_done
 
 from aigw.local.engine import apply_engine_fixes, engine_fixes_reverted
 from aigw.local.engine.engine_threads import EngineThread
@@ -58,13 +58,7 @@ def engine() -> Iterator[None]:
 def _run(arn: str) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     started = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": [1, 2, 3]}))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=started["executionArn"])
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.005)
-    raise AssertionError("still running after 30 s")
+    return wait_done(started["executionArn"])
 
 
 def _machine() -> str:

@@ -33,6 +33,7 @@ from moto.dynamodb.parsing.ast_nodes import Node
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+from sfn_waits import wait_done
 
 from aigw.local.engine import apply_engine_fixes, engine_fixes_reverted
 from aigw.local.engine.retention import on_express_finished
@@ -274,23 +275,12 @@ def test_a_sync_execution_leaves_no_execution_for_the_collector() -> None:
     assert outputs == [("SUCCEEDED", PASS_AND_PARALLEL_OUTPUT)] * 2
 
 
-def _finished(execution_arn: str) -> dict[str, Any]:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.005)
-    raise AssertionError("still running after 30 s")
-
-
 def test_a_standard_execution_still_answers_its_history_once_it_ended() -> None:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     arn = sfn.start_execution(stateMachineArn=_machine("STANDARD"), input='{"n": 2}')[
         "executionArn"
     ]
-    described = _finished(arn)
+    described = wait_done(arn)
 
     history = sfn.get_execution_history(executionArn=arn)["events"]
 
