@@ -413,3 +413,35 @@ def test_given_open_clients_when_the_servers_stop_then_ports_threads_and_provide
     ]
     assert left == []
     assert registry.lookup("apigatewaymanagementapi", "PostToConnection") == post_before
+
+
+def test_given_clients_that_left_then_their_connections_leave_nothing_for_the_collector(
+    gateway: Gateway,
+) -> None:
+    """A connection and its API Gateway record pointed at each other: each connection that
+    closed (its socket buffers and compression state, about 40 KiB) waited for a full
+    collection, which `aigw local` makes rare."""
+    server = LocalWebSocketServer(gateway.runtime)
+    url = server.start()
+    try:
+        with connect(url, additional_headers={"x-api-key": gateway.tenant.api_key}):
+            pass  # warm-up
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            for _ in range(3):
+                with connect(url, additional_headers={"x-api-key": gateway.tenant.api_key}) as ws:
+                    ws.send(json.dumps({"action": "ping"}))
+                    ws.recv(timeout=TIMEOUT)
+            server.stop()  # joins the connections' handlers: $disconnect has run for each
+            gc.collect()
+            garbage = list(gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+    finally:
+        server.stop()
+
+    # The stopped server's own objects may be there: what each connection made must not.
+    per_connection = ("_Connection", "_Client", "ServerProtocol", "PerMessageDeflate", "Frame")
+    assert [type(item).__name__ for item in garbage if type(item).__name__ in per_connection] == []

@@ -444,6 +444,7 @@ class LocalWebSocketServer:
             self._clients.pop(client.connection_id, None)
         route = self.definition.routes.get("$disconnect")
         if route is None or route.function_arn is None:
+            _release(client)
             return
         context = self._context(client, "$disconnect", "DISCONNECT")
         context["disconnectStatusCode"] = client.socket.close_code or 1006
@@ -453,8 +454,11 @@ class LocalWebSocketServer:
             "requestContext": context,
             "isBase64Encoded": False,
         }
-        with contextlib.suppress(_Rejected):  # logged; nobody is left to tell
-            self._invoke(route.function_arn, event)
+        try:
+            with contextlib.suppress(_Rejected):  # logged; nobody is left to tell
+                self._invoke(route.function_arn, event)
+        finally:
+            _release(client)
 
     def _message(self, client: _Client, message: str | bytes) -> None:
         text = message if isinstance(message, str) else None
@@ -557,6 +561,14 @@ class LocalWebSocketServer:
         client = self._connected(params)
         client.socket.close()
         return {}
+
+
+def _release(client: _Client) -> None:
+    """Unlink a gone connection from its record: they point at each other, and a cycle
+    (with the socket's buffers and compression state, about 40 KiB) would wait for a full
+    collection, which `aigw local` makes rare."""
+    client.socket.client = None
+    client.socket.on_handshake = None
 
 
 def _messages(connection: ServerConnection) -> Iterator[str | bytes]:
