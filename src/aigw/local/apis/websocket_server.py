@@ -442,9 +442,9 @@ class LocalWebSocketServer:
         reaches it once."""
         with self._lock:
             self._clients.pop(client.connection_id, None)
+        _release(client)
         route = self.definition.routes.get("$disconnect")
         if route is None or route.function_arn is None:
-            _release(client)
             return
         context = self._context(client, "$disconnect", "DISCONNECT")
         context["disconnectStatusCode"] = client.socket.close_code or 1006
@@ -454,11 +454,8 @@ class LocalWebSocketServer:
             "requestContext": context,
             "isBase64Encoded": False,
         }
-        try:
-            with contextlib.suppress(_Rejected):  # logged; nobody is left to tell
-                self._invoke(route.function_arn, event)
-        finally:
-            _release(client)
+        with contextlib.suppress(_Rejected):  # logged; nobody is left to tell
+            self._invoke(route.function_arn, event)
 
     def _message(self, client: _Client, message: str | bytes) -> None:
         text = message if isinstance(message, str) else None
@@ -564,7 +561,8 @@ class LocalWebSocketServer:
 
 
 def _release(client: _Client) -> None:
-    """Unlink a gone connection from its record: they point at each other, and a cycle
+    """Unlink a gone connection from its record (the record keeps the socket, for the
+    close code $disconnect reports): they point at each other, and a cycle
     (with the socket's buffers and compression state, about 40 KiB) would wait for a full
     collection, which `aigw local` makes rare."""
     client.socket.client = None
