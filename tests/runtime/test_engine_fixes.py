@@ -33,6 +33,7 @@ from moto.core.utils import method_names_from_class
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models import utilities as dynamodb_utilities
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.ast_nodes import Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
@@ -1503,6 +1504,132 @@ def test_updates_from_snapshots_of_an_expression_are_moto_s() -> None:
         "s": {"SS": ["q"]},
     }
     assert [answer.get("Code") for answer in answers[0][4:]] == ["ValidationException"] * 3
+
+
+#: Expressions each check of moto's validator refuses, and long ones it accepts: the
+#: settlement's counters (ADD of a dozen names) and every clause kind at once.
+CHECKED_UPDATES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "ADD " + ", ".join(f"#a{n} :one" for n in range(12)),
+        {":one": ONE},
+    ),
+    (
+        "SET a = :one, b = :one, c = :map REMOVE e ADD n :one DELETE s :set",
+        {":one": ONE, ":map": {"M": {}}, ":set": {"SS": ["p"]}},
+    ),
+    ("ADD a :one ADD b :one SET c = :one SET d = :one", {":one": ONE}),
+    ("SET c = :one SET d = :one REMOVE e REMOVE f", {":one": ONE}),
+    ("SET a = :one, b = :one, a = :one", {":one": ONE}),
+    ("SET a.b = :one, a = :one", {":one": ONE}),
+    ("SET #a0 = :one, #a0 = :one", {":one": ONE}),
+    ("SET id = :text", {":text": {"S": "new key"}}),
+    ("SET a = :one, b = :missing", {":one": ONE}),
+    (
+        "SET a = if_not_exists(q, :one), b = list_append(:list, :list)",
+        {":one": ONE, ":list": {"L": [ONE]}},
+    ),
+]
+CHECKED_NAMES = {f"#a{n}": f"counter-{n}" for n in range(12)}
+
+
+def _apply_checked_updates(dynamodb: Any, item_id: str) -> list[Any]:
+    answers: list[Any] = []
+    for expression, values in CHECKED_UPDATES:
+        names = {k: v for k, v in CHECKED_NAMES.items() if k in expression}
+        try:
+            answer = dynamodb.update_item(
+                TableName="jobs",
+                Key={"id": {"S": item_id}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
+            answers.append({k: v for k, v in answer["Attributes"].items() if k != "id"})
+        except ClientError as error:
+            answers.append(error.response["Error"])
+    return answers
+
+
+def test_update_expressions_are_checked_as_moto_checks_them() -> None:
+    dynamodb = _dynamodb_table()
+    dynamodb.put_item(
+        TableName="jobs", Item={"id": {"S": "checked"}, "s": {"SS": ["p", "q"]}, "e": ONE}
+    )
+    dynamodb.put_item(
+        TableName="jobs", Item={"id": {"S": "by-moto"}, "s": {"SS": ["p", "q"]}, "e": ONE}
+    )
+    answers = _apply_checked_updates(dynamodb, "checked")
+    with engine_fixes_reverted("dynamodb-update-expression-checks-match-node-classes-once"):
+        by_moto = _apply_checked_updates(dynamodb, "by-moto")
+
+    assert answers == by_moto
+    assert answers[0] == {"e": ONE, "s": {"SS": ["p", "q"]}} | {
+        f"counter-{n}": ONE for n in range(12)
+    }
+    assert answers[1]["s"] == {"SS": ["q"]}
+    assert "e" not in answers[1]
+    refusals = [answer.get("Message", "") for answer in answers[2:9]]
+    # moto checks the clauses from the end: the later SETs are found before the ADDs.
+    assert 'The "SET" section can only be used once' in refusals[0]
+    assert 'The "REMOVE" section can only be used once' in refusals[1]
+    assert "path one: [a], path two: [a]" in refusals[2]
+    assert "path one: [a, b], path two: [a]" in refusals[3]
+    assert "path one: [counter-0], path two: [counter-0]" in refusals[4]
+    assert "Cannot update attribute id" in refusals[5]
+    assert [answer.get("Code") for answer in answers[2:9]] == ["ValidationException"] * 7
+
+
+def _count_table_builds(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """(walks of the tree by one check, builds of its table) in one UpdateItem."""
+    counts = {"walks": 0, "builds": 0}
+    check = validators.ActionCountValidator
+    table, walk = check._processing_map, check.traverse
+
+    def built(self: Any) -> Any:
+        counts["builds"] += 1
+        return table(self)
+
+    def walked(self: Any, node: Any) -> Any:
+        counts["walks"] += 1
+        return walk(self, node)
+
+    monkeypatch.setattr(check, "_processing_map", built)
+    monkeypatch.setattr(check, "traverse", walked)
+    expression, values = CHECKED_UPDATES[0]
+    dynamodb.update_item(
+        TableName="jobs",
+        Key={"id": {"S": "counted"}},
+        UpdateExpression=expression,
+        ExpressionAttributeNames=CHECKED_NAMES,
+        ExpressionAttributeValues=values,
+    )
+    monkeypatch.undo()
+    return counts["walks"], counts["builds"]
+
+
+def test_a_check_builds_its_table_of_node_classes_once_per_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dynamodb = _dynamodb_table()
+
+    walks, builds = _count_table_builds(dynamodb, monkeypatch)
+
+    assert walks > 0
+    assert builds == walks
+
+
+@pytest.mark.canary
+def test_canary_a_check_rebuilds_its_table_of_node_classes_at_every_node(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-update-expression-checks-
+    match-node-classes-once."""
+    dynamodb = _dynamodb_table()
+    with engine_fixes_reverted("dynamodb-update-expression-checks-match-node-classes-once"):
+        walks, builds = _count_table_builds(dynamodb, monkeypatch)
+
+    assert builds > 12 * walks
 
 
 def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:
