@@ -1163,6 +1163,49 @@ def test_canary_every_node_of_a_result_is_asked_what_it_is(
     assert "Acme" in asked
 
 
+def _batch_and_transaction_reads(dynamodb: Any) -> list[Any]:
+    key = {"id": EVERY_TYPE_ITEM["id"]}
+    answers = [
+        dynamodb.batch_get_item(RequestItems={"jobs": {"Keys": [key]}}),
+        dynamodb.transact_get_items(TransactItems=[{"Get": {"TableName": "jobs", "Key": key}}]),
+    ]
+    for answer in answers:
+        answer.pop("ResponseMetadata")
+    return answers
+
+
+def test_results_walked_as_json_are_moto_s() -> None:
+    dynamodb = _dynamodb_table()
+    walked = _every_type_responses(dynamodb) + _batch_and_transaction_reads(dynamodb)
+    with engine_fixes_reverted("dynamodb-results-walked-as-json"):
+        by_moto = _every_type_responses(dynamodb) + _batch_and_transaction_reads(dynamodb)
+
+    assert walked == by_moto
+    assert walked[0]["Item"] == EVERY_TYPE_ITEM
+
+
+def test_a_read_item_is_walked_without_moto_s_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    dynamodb = _dynamodb_table()
+    dynamodb.put_item(TableName="jobs", Item=EVERY_TYPE_ITEM)
+    asked: list[Any] = []
+    original = dynamodb_utilities.dynamo_to_dict
+    monkeypatch.setattr(
+        dynamodb_utilities,
+        "dynamo_to_dict",
+        lambda value: (asked.append(value), original(value))[1],
+    )
+    key = {"id": EVERY_TYPE_ITEM["id"]}
+    dynamodb.get_item(TableName="jobs", Key=key)
+    dynamodb.query(
+        TableName="jobs",
+        KeyConditionExpression="id = :id",
+        ExpressionAttributeValues={":id": EVERY_TYPE_ITEM["id"]},
+    )
+
+    # Its attributes come as a dict subclass of DynamoType values, walked here as well.
+    assert asked == []
+
+
 def _items_copied_by_an_update(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch, reverted_fix: str
 ) -> list[Item]:

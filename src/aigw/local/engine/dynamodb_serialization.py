@@ -18,9 +18,11 @@ the leaves' containers, gives the same independent JSON.
 And before that, every DynamoDB result goes through ``dynamo_to_dict``, which asks each
 plain dict, list and string of the item's JSON whether it is a datetime, a ``DynamoType``
 or has a ``to_json``, one call per node: here plain JSON is walked as what it is, and
-anything else goes to moto's function. An UpdateItem deep-copied the whole stored item
-(every ``DynamoType`` in it) only to write the copy out as JSON for ``ReturnValues``: the
-JSON is written out at that moment instead, which is the same independent snapshot.
+so are the ``DynamoType`` values of a read item (which comes as moto's ``LimitedSizeDict``,
+a dict subclass); anything else goes to moto's function. An UpdateItem deep-copied the
+whole stored item (every ``DynamoType`` in it) only to write the copy out as JSON for
+``ReturnValues``: the JSON is written out at that moment instead, which is the same
+independent snapshot.
 """
 
 from __future__ import annotations
@@ -132,6 +134,19 @@ def _dynamo_to_dict(value: Any) -> Any:
         return [_dynamo_to_dict(item) for item in value]
     if kind in _AS_THEY_ARE:
         return value
+    # A read item comes as moto's LimitedSizeDict of DynamoType values: moto's function
+    # would walk all of it its own way (it recurses into itself). Its branches, in its order:
+    if kind is DynamoType:
+        held = value.value
+        if value.type == "B":
+            return {"B": held if isinstance(held, bytes) else base64.b64decode(held)}
+        if value.type == "BS":
+            return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v) for v in held]}
+        return {value.type: _dynamo_to_dict(held)}
+    if isinstance(value, (dict, list)) and not hasattr(value, "to_json"):
+        if isinstance(value, dict):
+            return {key: _dynamo_to_dict(item) for key, item in value.items()}
+        return [_dynamo_to_dict(item) for item in value]
     return _ORIGINAL_DYNAMO_TO_DICT(value)
 
 
