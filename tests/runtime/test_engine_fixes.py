@@ -28,11 +28,12 @@ from botocore.handlers import BUILTIN_HANDLERS
 from jsonpath_ng import parser as jsonpath_parser
 from moto import backend_index, mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID, base_backend, responses
+from moto.core.parse import JSONParser, RequestParser
 from moto.core.serialize import XFormedAttributePicker
 from moto.core.utils import method_names_from_class
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models import utilities as dynamodb_utilities
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.ast_nodes import Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -1174,6 +1175,118 @@ def _batch_and_transaction_reads(dynamodb: Any) -> list[Any]:
     return answers
 
 
+def _wire(value: Any) -> Any:
+    """An AttributeValue as a client sends it: binary values in base64."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {key: _wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire(item) for item in value]
+    return value
+
+
+#: Items as a raw HTTP client may send them: moto's parser takes what botocore would refuse.
+ODD_ITEMS: list[dict[str, Any]] = [
+    {"a": {"S": None}},
+    {"a": {"S": "x", "N": "1"}},
+    {"a": {"X": "unknown"}},
+    {"a": {"SS": "not a list"}},
+    {"a": {"M": [{"S": "x"}]}},
+    {"a": {"L": {"b": {"S": "x"}}}},
+    {"a": {"M": {"b": None, "c": {"S": "x"}}}},
+    {"a": {"L": [{"S": "x"}, {"N": "1", "S": "y"}]}},
+    {"a": {"NS": [1, 2]}, "b": {"BOOL": "yes"}, "c": {"S": 5}},
+    {"a": None, "b": "not a value", "c": []},
+]
+
+
+def _parsed_requests() -> list[Any]:
+    model = boto3.session.Session().client("dynamodb", region_name=REGION).meta.service_model
+    parsed: list[Any] = []
+    for operation, body in [
+        ("PutItem", {"TableName": "jobs", "Item": _wire(EVERY_TYPE_ITEM)}),
+        *[("PutItem", {"TableName": "jobs", "Item": item}) for item in ODD_ITEMS],
+        (
+            "TransactWriteItems",
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": "jobs", "Item": _wire(EVERY_TYPE_ITEM)}},
+                    {
+                        "Update": {
+                            "TableName": "jobs",
+                            "Key": {"id": {"S": "x"}},
+                            "UpdateExpression": "SET a = :a",
+                            "ExpressionAttributeValues": {":a": _wire(EVERY_TYPE_ITEM["nested"])},
+                        }
+                    },
+                ]
+            },
+        ),
+    ]:
+        parser = JSONParser(model.operation_model(operation), map_type=dict)
+        request = {
+            "method": "POST",
+            "values": {},
+            "headers": {},
+            "body": json.dumps(body).encode(),
+            "url_path": "/",
+            "url_params": {},
+        }
+        try:
+            parsed.append(parser.parse(request))  # type: ignore[arg-type]
+        except Exception as error:  # moto's parser fails some: the failure is compared
+            parsed.append(("raised", type(error).__name__, str(error)))
+    return parsed
+
+
+def test_attribute_values_are_parsed_as_moto_parses_them() -> None:
+    direct = _parsed_requests()
+    with engine_fixes_reverted("dynamodb-attribute-values-parsed-directly"):
+        by_model = _parsed_requests()
+
+    assert direct == by_model
+    assert direct[0]["Item"] == EVERY_TYPE_ITEM
+    assert direct[1]["Item"] == {"a": {}}  # moto drops a null member
+    assert direct[2]["Item"] == {"a": {"S": "x", "N": "1"}}
+    assert direct[5][:2] == ("raised", "AttributeError")
+
+
+def _member_shapes_dispatched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    names: list[str] = []
+    original = RequestParser._parse_shape
+    monkeypatch.setattr(
+        RequestParser,
+        "_parse_shape",
+        lambda self, shape, node: (names.append(shape.name), original(self, shape, node))[1],
+    )
+    dynamodb = _dynamodb_table()
+    dynamodb.put_item(TableName="jobs", Item={"id": {"S": "x"}, "n": {"N": "1"}})
+    monkeypatch.undo()
+    return names
+
+
+def test_a_sent_attribute_value_is_parsed_without_its_member_shapes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = _member_shapes_dispatched(monkeypatch)
+
+    assert "AttributeValue" in names
+    assert "StringAttributeValue" not in names
+
+
+@pytest.mark.canary
+def test_canary_a_sent_attribute_value_is_parsed_member_by_member(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-attribute-values-parsed-
+    directly."""
+    with engine_fixes_reverted("dynamodb-attribute-values-parsed-directly"):
+        names = _member_shapes_dispatched(monkeypatch)
+
+    assert "StringAttributeValue" in names
+
+
 def test_results_walked_as_json_are_moto_s() -> None:
     dynamodb = _dynamodb_table()
     walked = _every_type_responses(dynamodb) + _batch_and_transaction_reads(dynamodb)
@@ -1426,6 +1539,77 @@ def test_item_sizes_are_moto_s_and_the_limit_still_holds() -> None:
     assert [value.size() for value in item.attrs.values()] == by_moto
     with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
         dynamodb.put_item(TableName="jobs", Item=big)
+
+
+def _puts_near_the_size_limit(dynamodb: Any, prefix: str) -> list[Any]:
+    """Items whose attributes cross moto's limit at the first, a middle, the last one or
+    not at all, each put and read back (or refused)."""
+    answers: list[Any] = []
+    for n, sizes in enumerate(
+        [
+            [404_000],
+            [405_000],
+            [100_000] * 4,
+            [100_000] * 3 + [104_970],  # with names and key: 404,986 bytes
+            [100_000] * 3 + [104_990],  # 405,006
+            [150_000, 150_000, 150_000, 10],
+            [1000] * 50,
+        ]
+    ):
+        item = {"id": {"S": f"{prefix}-{n}"}} | {
+            f"a{index}": {"S": "x" * size} for index, size in enumerate(sizes)
+        }
+        try:
+            dynamodb.put_item(TableName="jobs", Item=item)
+            stored = dynamodb.get_item(TableName="jobs", Key={"id": item["id"]})["Item"]
+            answers.append(sorted((key, len(value["S"])) for key, value in stored.items()))
+        except ClientError as error:
+            answers.append(error.response["Error"])
+    return answers
+
+
+def test_items_are_built_and_refused_as_moto_builds_them() -> None:
+    dynamodb = _dynamodb_table()
+    built = _puts_near_the_size_limit(dynamodb, "ours")
+    with engine_fixes_reverted("dynamodb-item-built-measuring-each-attribute-once"):
+        by_moto = _puts_near_the_size_limit(dynamodb, "moto")
+
+    assert [answer if isinstance(answer, dict) else len(answer) for answer in built] == [
+        answer if isinstance(answer, dict) else len(answer) for answer in by_moto
+    ]
+    refused = [isinstance(answer, dict) for answer in built]
+    assert refused == [False, True, False, False, True, True, False]
+    assert built[1]["Message"] == "Item size has exceeded the maximum allowed size"
+
+
+def _sizes_stored(monkeypatch: pytest.MonkeyPatch) -> int:
+    stores = {"n": 0}
+    original = LimitedSizeDict.__setitem__
+
+    def counted(self: Any, key: str, value: Any) -> None:
+        stores["n"] += 1
+        original(self, key, value)
+
+    monkeypatch.setattr(LimitedSizeDict, "__setitem__", counted)
+    Item(DynamoType({"S": "k"}), None, {f"a{n}": {"S": "x"} for n in range(10)})
+    monkeypatch.undo()
+    return stores["n"]
+
+
+def test_an_item_is_built_without_measuring_it_per_attribute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _sizes_stored(monkeypatch) == 0
+
+
+@pytest.mark.canary
+def test_canary_an_item_is_measured_whole_for_each_attribute_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-item-built-measuring-each-
+    attribute-once."""
+    with engine_fixes_reverted("dynamodb-item-built-measuring-each-attribute-once"):
+        assert _sizes_stored(monkeypatch) == 10
 
 
 @pytest.mark.canary

@@ -1,4 +1,11 @@
-"""DynamoDB items written out (responses, stream records) without repeated work.
+"""DynamoDB items read in (requests) and written out (responses, stream records) without
+repeated work.
+
+moto parses every request through botocore's model as well: each ``AttributeValue`` of an
+item sent (a job's creation, its status writes, its settlement) has its ten members looked
+up and dispatched on one by one. A value sent as the one ``{type: value}`` pair the API
+takes is parsed here directly (blobs decoded as moto decodes them); anything else goes to
+moto's parser.
 
 moto serializes every response through botocore's model: for each ``AttributeValue`` in an
 item it asks an attribute picker for each of the structure's ten members (S, N, B, SS, NS,
@@ -33,6 +40,7 @@ import decimal
 from typing import Any, Final
 
 from botocore.model import Shape
+from moto.core.parse import BaseJSONParser
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import responses
@@ -102,6 +110,56 @@ def _serialize_structure(
             self._default_serialize(serialized, plain, shape, key)
             return
     inner(self, serialized, value, shape, key)
+
+
+def _parsed_attribute_value(parser: BaseJSONParser, value: Any) -> Any:
+    # What moto's _parse_structure makes of an AttributeValue sent as one {type: value}
+    # pair: the pair, its blobs decoded, its maps and lists parsed the same way (strings and
+    # booleans it keeps as they are). Anything else is left to it: _NotPlain.
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((kind, inner),) = value.items()
+    if inner is None:
+        raise _NotPlain
+    parsed = parser.MAP_TYPE()
+    if kind in _STRINGS or kind in ("BOOL", "NULL"):
+        parsed[kind] = inner
+    elif kind == "M":
+        if type(inner) is not dict:
+            raise _NotPlain
+        members = parser.MAP_TYPE()
+        for key, item in inner.items():
+            members[key] = _parsed_attribute_value(parser, item)
+        parsed["M"] = members
+    elif kind == "L":
+        if type(inner) is not list:
+            raise _NotPlain
+        parsed["L"] = [_parsed_attribute_value(parser, item) for item in inner]
+    elif kind in _STRING_SETS:
+        if type(inner) is not list:
+            raise _NotPlain
+        parsed[kind] = list(inner)
+    elif kind == "B":
+        parsed["B"] = parser._blob_parser(inner)
+    elif kind == "BS":
+        if type(inner) is not list:
+            raise _NotPlain
+        parsed["BS"] = [parser._blob_parser(item) for item in inner]
+    else:
+        raise _NotPlain
+    return parsed
+
+
+def _parse_structure(inner: Any, self: BaseJSONParser, shape: Shape, value: Any) -> Any:
+    if (
+        shape.name == "AttributeValue"
+        and self.operation_model.service_model.service_name == "dynamodb"
+    ):
+        try:
+            return _parsed_attribute_value(self, value)
+        except _NotPlain:
+            pass
+    return inner(self, shape, value)
 
 
 def _to_regular_json(self: DynamoType) -> dict[str, Any]:
@@ -197,6 +255,15 @@ class _CopyItemsAsSnapshots:
 
 
 FIXES: Final[list[Fix]] = [
+    Fix(
+        name="dynamodb-attribute-values-parsed-directly",
+        why="Parsing a request's items walked each AttributeValue's ten members through the "
+        "model: most of moto's parsing of a job's creation, its status writes and its "
+        "settlement.",
+        upstream_bug="moto's JSON request parser looks up each of AttributeValue's ten "
+        "members, and dispatches on each member's shape, for every value of every item.",
+        patches=[Wrap(BaseJSONParser, "_parse_structure", _parse_structure)],
+    ),
     Fix(
         name="dynamodb-attribute-values-serialized-directly",
         why="Serializing a job item attribute by attribute through the model cost about "
