@@ -1,9 +1,10 @@
-"""botocore checks and writes out a DynamoDB request's AttributeValues as its own model walk
-does (aigw.local.engine.dynamodb_client).
+"""botocore checks, writes out and reads back DynamoDB's AttributeValues as its own model
+walk does (aigw.local.engine.dynamodb_client).
 
-Each set of parameters is checked and written out with the fix and with it reverted, by
+Each set of parameters is checked and written out with the fixes and with them reverted, by
 botocore's own validator and serializer for DynamoDB's operations; the reports (every
-problem botocore finds, in its words) and the request bodies are compared.
+problem botocore finds, in its words) and the request bodies are compared. Answers, odd
+ones included, are read by botocore's parser both ways and compared.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ParamValidationError
+from botocore.parsers import BaseJSONParser, create_parser
 from botocore.serialize import create_serializer
 from botocore.validate import ParamValidator
 from moto import mock_aws
@@ -213,3 +215,116 @@ def test_canary_botocore_checks_an_attribute_value_member_by_member(
         checked = _member_shapes_checked(monkeypatch)
 
     assert "StringAttributeValue" in checked
+
+
+#: Answers as a service may send them, odd ones included: botocore reads what it is given.
+ANSWERED: list[dict[str, Any]] = [
+    {
+        "id": {"S": "every-type"},
+        "number": {"N": "1.5"},
+        "binary": {"B": "AP9ieXRlcw=="},
+        "strings": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "binaries": {"BS": ["AQ==", "Ag=="]},
+        "yes": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "empty_map": {"M": {}},
+        "empty_list": {"L": []},
+        "nested": {"M": {"l": {"L": [{"M": {"s": {"S": "Acme"}}}, {"L": [{"B": "BA=="}]}]}}},
+    },
+    {"a": {"S": "x", "N": "1"}, "b": {}, "c": {"X": "unknown"}, "d": {"S": None}},
+    {"a": {"L": [None, {"S": "x"}]}, "b": {"SS": ["x", None]}, "c": {"BS": [None, "AQ=="]}},
+    {"a": {"M": {"b": None, "c": {"S": "x"}}}, "b": None},
+    {"a": {"M": [{"S": "x"}]}},
+    {"a": {"L": {"b": {"S": "x"}}}},
+    {"a": {"SS": "not a list"}, "b": {"BOOL": "yes"}, "c": {"S": 5}},
+]
+
+
+def _read_answers() -> list[Any]:
+    session = boto3.session.Session()
+    answers: list[Any] = []
+    for service, operation, body in [
+        *[("dynamodb", "GetItem", {"Item": item}) for item in ANSWERED],
+        ("dynamodb", "Query", {"Items": ANSWERED[:3], "Count": 3}),
+        ("dynamodb", "BatchGetItem", {"Responses": {"jobs": ANSWERED[:3]}}),
+        (
+            "dynamodbstreams",
+            "GetRecords",
+            {"Records": [{"dynamodb": {"NewImage": ANSWERED[0], "OldImage": ANSWERED[2]}}]},
+        ),
+    ]:
+        client = session.client(service, region_name=REGION)
+        operation_model = client.meta.service_model.operation_model(operation)
+        parser = create_parser(operation_model.metadata["protocol"])
+        response = {"body": json.dumps(body).encode(), "headers": {}, "status_code": 200}
+        try:
+            answers.append(parser.parse(response, operation_model.output_shape))
+        except Exception as error:  # botocore fails some: the failure is compared
+            answers.append(("raised", type(error).__name__, str(error)))
+    return answers
+
+
+def test_answers_are_read_as_botocore_reads_them() -> None:
+    direct = _read_answers()
+    with engine_fixes_reverted("dynamodb-attribute-values-read-directly"):
+        by_model = _read_answers()
+
+    assert direct == by_model
+    assert direct[0]["Item"]["binary"] == {"B": b"\x00\xffbytes"}
+    assert direct[2]["Item"]["a"] == {"L": [None, {"S": "x"}]}
+    assert direct[1]["Item"]["c"] == {}  # an unknown member is dropped
+    assert direct[9]["Records"][0]["dynamodb"]["NewImage"] == direct[0]["Item"]
+
+
+def test_an_item_read_through_a_client_is_the_one_written() -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="jobs",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {key: value for key, value in EVERY_TYPE.items() if key != "empty_value"}
+    dynamodb.put_item(TableName="jobs", Item=item)
+    read = dynamodb.get_item(TableName="jobs", Key={"id": item["id"]})["Item"]
+    with engine_fixes_reverted("dynamodb-attribute-values-read-directly"):
+        by_model = dynamodb.get_item(TableName="jobs", Key={"id": item["id"]})["Item"]
+
+    assert read == by_model
+    assert read["binaries"] == {"BS": [b"\x01", b"\x02", b"x"]}
+
+
+def _member_shapes_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    read: list[str] = []
+    original = BaseJSONParser._parse_shape
+
+    def spied(self: Any, shape: Any, node: Any) -> Any:
+        read.append(shape.name)
+        return original(self, shape, node)
+
+    monkeypatch.setattr(BaseJSONParser, "_parse_shape", spied)
+    _read_answers()
+    monkeypatch.undo()
+    return read
+
+
+def test_a_plain_attribute_value_is_read_without_its_member_shapes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read = _member_shapes_read(monkeypatch)
+
+    assert "AttributeValue" in read
+    assert "BinaryAttributeValue" not in read  # every B in the answers is a plain pair
+
+
+@pytest.mark.canary
+def test_canary_botocore_reads_an_attribute_value_member_by_member(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, botocore changed its parser: delete fix dynamodb-attribute-values-read-
+    directly (or the model changed, and the fix no longer applies)."""
+    with engine_fixes_reverted("dynamodb-attribute-values-read-directly"):
+        read = _member_shapes_read(monkeypatch)
+
+    assert "BinaryAttributeValue" in read

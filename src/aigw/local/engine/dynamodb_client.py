@@ -1,4 +1,5 @@
-"""DynamoDB items checked and written out by botocore without a model walk per value.
+"""DynamoDB items checked, written out and read back by botocore without a model walk per
+value.
 
 The other side of an in-process call: before a DynamoDB request reaches moto, botocore
 checks its parameters against the model and writes them out as JSON, walking each
@@ -15,6 +16,11 @@ walk, which reports it as it always does. This applies only while the model's
 ``AttributeValue`` is the one this was written against (ten members, no union trait, no
 constraints but a name's maximum length, which botocore does not check): a model that
 differs is walked by botocore.
+
+The answer comes back the same way: botocore's parser walks each AttributeValue of each
+item read (about 0.3 ms for a job item, read several times per job). A value that comes as
+one ``{type: value}`` pair is read here directly (blobs decoded, nulls in lists kept, as
+botocore does); anything else goes to botocore's parser.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from botocore.model import Shape
+from botocore.parsers import BaseJSONParser
 from botocore.serialize import JSONSerializer
 from botocore.validate import ParamValidator
 
@@ -137,6 +144,49 @@ def _serialize_structure(
     inner(self, serialized, value, shape, key)
 
 
+class _NotPlain(Exception):
+    """An answer's value the direct reading does not cover: botocore's parser reads it."""
+
+
+def _read(parser: BaseJSONParser, value: Any) -> dict[str, Any]:
+    # What BaseJSONParser._handle_structure makes of an AttributeValue that is one pair.
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((kind, inner),) = value.items()
+    if inner is None:
+        raise _NotPlain
+    if kind == "S" or kind == "N" or kind == "BOOL" or kind == "NULL":
+        return {kind: inner}
+    if kind == "M":
+        if type(inner) is not dict:
+            raise _NotPlain
+        return {"M": {name: _read(parser, item) for name, item in inner.items()}}
+    if kind == "L":
+        if type(inner) is not list:
+            raise _NotPlain
+        return {"L": [None if item is None else _read(parser, item) for item in inner]}
+    if kind == "SS" or kind == "NS":
+        if type(inner) is not list:
+            raise _NotPlain
+        return {kind: list(inner)}
+    if kind == "B":
+        return {"B": parser._blob_parser(inner)}
+    if kind == "BS":
+        if type(inner) is not list:
+            raise _NotPlain
+        return {"BS": [None if item is None else parser._blob_parser(item) for item in inner]}
+    raise _NotPlain
+
+
+def _handle_structure(inner: Any, self: BaseJSONParser, shape: Shape, value: Any) -> Any:
+    if shape.name == "AttributeValue" and _is_known(shape):
+        try:
+            return _read(self, value)
+        except _NotPlain:
+            pass
+    return inner(self, shape, value)
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="dynamodb-attribute-values-checked-and-written-directly",
@@ -148,5 +198,13 @@ FIXES: Final[list[Fix]] = [
             Wrap(ParamValidator, "_validate_structure", _validate_structure),
             Wrap(JSONSerializer, "_serialize_type_structure", _serialize_structure),
         ],
+    ),
+    Fix(
+        name="dynamodb-attribute-values-read-directly",
+        why="botocore read each AttributeValue of an answer member by member through the "
+        "model: about 0.3 ms per job item read, and a job's item is read several times.",
+        upstream_bug="botocore's JSON parser looks up each of AttributeValue's ten members, "
+        "and dispatches on each member's shape, for every value of every item.",
+        patches=[Wrap(BaseJSONParser, "_handle_structure", _handle_structure)],
     ),
 ]
