@@ -796,6 +796,63 @@ def test_backend_url_tables_are_moto_s_and_follow_the_iso_regions_setting(
     assert any("c2s.ic.gov" in url for url in built)
 
 
+class _CountedLock:
+    """moto's backend lock, counting who takes it."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock, self.taken = lock, 0
+
+    def __enter__(self) -> Any:
+        self.taken += 1
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc: object) -> Any:
+        return self.lock.__exit__(*exc)
+
+
+def _locks_taken_by_reads(monkeypatch: pytest.MonkeyPatch) -> int:
+    dynamodb = _dynamodb_table()
+    dynamodb.get_item(TableName="jobs", Key={"id": {"S": "j-1"}})  # sets up what it uses
+    counted = _CountedLock(base_backend.backend_lock)
+    monkeypatch.setattr(base_backend, "backend_lock", counted)
+    for _ in range(3):
+        dynamodb.get_item(TableName="jobs", Key={"id": {"S": "j-1"}})
+    monkeypatch.undo()
+    return counted.taken
+
+
+def test_reading_a_backend_that_is_there_takes_no_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _locks_taken_by_reads(monkeypatch) == 0
+
+
+@pytest.mark.canary
+def test_canary_every_backend_look_up_takes_the_global_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix backend-dict-lookup-without-the-
+    lock."""
+    with engine_fixes_reverted("backend-dict-lookup-without-the-lock"):
+        assert _locks_taken_by_reads(monkeypatch) >= 3
+
+
+def test_a_new_account_or_a_forgotten_backend_dict_is_still_set_up() -> None:
+    account = "210987654321"
+    assert account not in dict(dynamodb_backends)
+    created = dynamodb_backends[account][REGION]
+    instances = base_backend.BackendDict._instances
+    instances.remove(dynamodb_backends)  # as if forgotten: the next look-up registers it
+    try:
+        again = dynamodb_backends[account][REGION]
+    finally:
+        if dynamodb_backends not in instances:
+            instances.append(dynamodb_backends)
+
+    assert again is created
+    assert created.account_id == account
+    assert sum(instance is dynamodb_backends for instance in instances) == 1
+    dynamodb_backends.pop(account)
+
+
 def test_boto_clients_are_reused_until_handlers_or_session_change() -> None:
     first = boto_client.boto_client_for(REGION, "dynamodb")
     assert boto_client.boto_client_for(REGION, "dynamodb") is first

@@ -12,6 +12,13 @@ the backend builds again on every request from its ``urls`` module (formatting e
 with every URL base, twice, and reading an environment variable per base). The table
 depends only on the backend's class and that variable (ISO regions), so it is built once
 for each.
+
+Each request also reaches a service's backends through ``BackendDict[account]`` several
+times (its own, IAM's for the account's visit, ...), and each look-up took moto's global
+backend lock, listed the dict's accounts and compared the dict with every registered
+``BackendDict`` through Python's ``__eq__``: a few microseconds each, growing with the
+services in use. When the account is there and the dict is registered (by identity, which
+is where ``__eq__`` would answer first) there is nothing to create, and nothing is done.
 """
 
 from __future__ import annotations
@@ -22,10 +29,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from moto.core import base_backend, responses
-from moto.core.base_backend import BaseBackend
+from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.utils import method_names_from_class
 
-from aigw.local.engine.patches import Attr, Fix
+from aigw.local.engine.patches import Attr, Fix, Wrap
 
 
 class _FunctionNames:
@@ -56,6 +63,12 @@ def _urls(self: BaseBackend) -> dict[str, Any]:
     return dict(table)  # each caller its own, as before
 
 
+def _account_backend(inner: Callable[..., None], self: BackendDict, account_id: str) -> None:
+    if dict.__contains__(self, account_id) and id(self) in map(id, BackendDict._instances):
+        return
+    inner(self, account_id)
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="moto-action-lookup",
@@ -72,5 +85,15 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="BaseBackend.urls is a property that builds the table on each access, "
         "and the request matcher reads it on every request.",
         patches=[Attr(BaseBackend, "urls", property(_urls))],
+    ),
+    Fix(
+        name="backend-dict-lookup-without-the-lock",
+        why="Each look-up of a service's backends for an account (several per in-process "
+        "call) took a global lock and compared the dict with every registered one through "
+        "a Python __eq__.",
+        upstream_bug="BackendDict.__getitem__ calls _create_account_specific_backend, which "
+        "lists the accounts and tests list membership by __eq__ under backend_lock, even "
+        "when there is nothing to create.",
+        patches=[Wrap(BackendDict, "_create_account_specific_backend", _account_backend)],
     ),
 ]
