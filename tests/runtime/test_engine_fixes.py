@@ -38,6 +38,7 @@ from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.ast_nodes import Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
+from moto.moto_api._internal import mock_random
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 from moto.sns.models import sns_backends
 from moto.stepfunctions.parser import utils as parser_utils
@@ -794,6 +795,47 @@ def test_backend_url_tables_are_moto_s_and_follow_the_iso_regions_setting(
                 built = backend.urls
             assert backend.urls == built
     assert any("c2s.ic.gov" in url for url in built)
+
+
+def _request_ids(dynamodb: Any, count: int) -> list[str]:
+    return [
+        dynamodb.get_item(TableName="jobs", Key={"id": {"S": "j-1"}})["ResponseMetadata"][
+            "RequestId"
+        ]
+        for _ in range(count)
+    ]
+
+
+def test_request_ids_are_moto_s_kind_and_follow_its_seed() -> None:
+    dynamodb = _dynamodb_table()
+    ids = _request_ids(dynamodb, 50)
+    try:
+        mock_random.seed(7)
+        seeded = _request_ids(dynamodb, 3)
+        mock_random.seed(7)
+        again = _request_ids(dynamodb, 3)
+    finally:
+        mock_random.seed()  # unpredictable again for the tests after this one
+
+    assert all(re.fullmatch(r"[A-Za-z0-9]{52}", request_id) for request_id in ids)
+    assert len(set(ids)) == 50
+    assert len(set("".join(ids))) > 50  # drawn from all 62 characters, not a few
+    assert seeded == again
+
+
+@pytest.mark.canary
+def test_canary_a_request_id_is_drawn_one_character_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If this fails, moto fixed it upstream: delete fix request-id-drawn-at-once."""
+    dynamodb = _dynamodb_table()
+    draws: list[Any] = []
+    original = mock_random.choice
+    monkeypatch.setattr(mock_random, "choice", lambda pool: (draws.append(1), original(pool))[1])
+    with engine_fixes_reverted("request-id-drawn-at-once"):
+        _request_ids(dynamodb, 1)
+
+    assert len(draws) >= 52
 
 
 class _CountedLock:
