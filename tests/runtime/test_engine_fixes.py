@@ -37,6 +37,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.ast_nodes import Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_api._internal import mock_random
 from moto.sagemakerruntime.models import sagemakerruntime_backends
@@ -1956,6 +1957,49 @@ def test_canary_a_check_rebuilds_its_table_of_node_classes_at_every_node(
         walks, builds = _count_table_builds(dynamodb, monkeypatch)
 
     assert builds > 12 * walks
+
+
+def _reserved_word_answers(dynamodb: Any) -> list[Any]:
+    answers: list[Any] = []
+    for kwargs in [
+        {"UpdateExpression": "SET status = :v"},
+        {"UpdateExpression": "SET updated_at = :v"},
+        {"UpdateExpression": "SET #s = :v", "ExpressionAttributeNames": {"#s": "status"}},
+        {"UpdateExpression": "SET a = :v", "ConditionExpression": "attribute_not_exists(name)"},
+        {"UpdateExpression": "SET a = :v", "ConditionExpression": "attribute_not_exists(nom)"},
+    ]:
+        try:
+            dynamodb.update_item(
+                TableName="jobs",
+                Key={"id": {"S": "reserved"}},
+                ExpressionAttributeValues={":v": {"S": "x"}},
+                **kwargs,
+            )
+            answers.append("ok")
+        except ClientError as error:
+            answers.append(error.response["Error"])
+    return answers
+
+
+def test_reserved_words_are_refused_as_moto_refuses_them() -> None:
+    dynamodb = _dynamodb_table()
+    answers = _reserved_word_answers(dynamodb)
+    with engine_fixes_reverted("dynamodb-reserved-words-looked-up-in-a-set"):
+        by_moto = _reserved_word_answers(dynamodb)
+
+    assert answers == by_moto
+    assert answers[1:3] == ["ok", "ok"]
+    assert answers[4] == "ok"
+    assert "reserved keyword: status" in answers[0]["Message"]
+    assert "reserved keyword: name" in answers[3]["Message"]
+
+
+@pytest.mark.canary
+def test_canary_reserved_words_are_a_list() -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-reserved-words-looked-up-
+    in-a-set."""
+    with engine_fixes_reverted("dynamodb-reserved-words-looked-up-in-a-set"):
+        assert type(ReservedKeywords.get_reserved_keywords()) is list
 
 
 def _create_pair(dynamodb: Any, job_id: str, token: str) -> None:

@@ -21,6 +21,11 @@ Two of those checks (at most one clause of each kind; no two actions on one path
 every node of the tree and, at each, collect the clauses below it again: quadratic in the
 expression's length. Neither changes the tree, so while one of them walks it, the clauses
 found below a node are kept for that walk and reused by the node above.
+
+Every attribute name an expression uses by name (``updated_at``, not ``#updated``) is
+checked against DynamoDB's 573 reserved words, which moto keeps as a list and scans: about
+7 us a name, in update and condition expressions alike. The list stays a list, and answers
+``in`` from a set of the same words.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from moto.dynamodb.parsing.ast_nodes import (
     UpdateExpressionFunction,
 )
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
 from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
 
 from aigw.local.engine.patches import Attr, Fix
@@ -162,6 +168,17 @@ def _traverse(self: DepthFirstTraverser, root: Any) -> Any:
         _walk.clauses = None
 
 
+class _Words(list[str]):
+    """moto's list of reserved words, answering ``in`` from a set of them."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__(words)
+        self._set = frozenset(words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._set
+
+
 FIXES: Final[list[Fix]] = [
     Fix(
         name="dynamodb-update-expressions-parsed-once",
@@ -191,6 +208,20 @@ FIXES: Final[list[Fix]] = [
         patches=[
             Attr(DepthFirstTraverser, "traverse", _traverse),
             Attr(Node, "find_clauses", _find_clauses),
+        ],
+    ),
+    Fix(
+        name="dynamodb-reserved-words-looked-up-in-a-set",
+        why="Each attribute named in an update or condition expression was looked up in a "
+        "list of 573 reserved words, about 7 us a name.",
+        upstream_bug="ReservedKeywords.get_reserved_keywords returns a list, and callers "
+        "test membership with `in`.",
+        patches=[
+            Attr(
+                ReservedKeywords,
+                "KEYWORDS",
+                _Words(ReservedKeywords._get_reserved_keywords()),
+            )
         ],
     ),
 ]
