@@ -19,12 +19,14 @@ differs is walked by botocore.
 
 The answer comes back the same way: botocore's parser walks each AttributeValue of each
 item read (about 0.3 ms for a job item, read several times per job). A value that comes as
-one ``{type: value}`` pair is read here directly (blobs decoded, nulls in lists kept, as
-botocore does); anything else goes to botocore's parser.
+one ``{type: value}`` pair is read here directly, by the reader moto's side uses
+(``dynamodb_serialization.read_attribute_value``; nulls in lists kept, as botocore keeps
+them); anything else goes to botocore's parser.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Final
 
 from botocore.model import Shape
@@ -32,6 +34,7 @@ from botocore.parsers import BaseJSONParser
 from botocore.serialize import JSONSerializer
 from botocore.validate import ParamValidator
 
+from aigw.local.engine.dynamodb_serialization import NotPlain, read_attribute_value
 from aigw.local.engine.patches import Fix, Wrap
 
 #: AttributeValue's members and their types, as botocore's DynamoDB model has them.
@@ -144,45 +147,16 @@ def _serialize_structure(
     inner(self, serialized, value, shape, key)
 
 
-class _NotPlain(Exception):
-    """An answer's value the direct reading does not cover: botocore's parser reads it."""
-
-
-def _read(parser: BaseJSONParser, value: Any) -> dict[str, Any]:
-    # What BaseJSONParser._handle_structure makes of an AttributeValue that is one pair.
-    if type(value) is not dict or len(value) != 1:
-        raise _NotPlain
-    ((kind, inner),) = value.items()
-    if inner is None:
-        raise _NotPlain
-    if kind == "S" or kind == "N" or kind == "BOOL" or kind == "NULL":
-        return {kind: inner}
-    if kind == "M":
-        if type(inner) is not dict:
-            raise _NotPlain
-        return {"M": {name: _read(parser, item) for name, item in inner.items()}}
-    if kind == "L":
-        if type(inner) is not list:
-            raise _NotPlain
-        return {"L": [None if item is None else _read(parser, item) for item in inner]}
-    if kind == "SS" or kind == "NS":
-        if type(inner) is not list:
-            raise _NotPlain
-        return {kind: list(inner)}
-    if kind == "B":
-        return {"B": parser._blob_parser(inner)}
-    if kind == "BS":
-        if type(inner) is not list:
-            raise _NotPlain
-        return {"BS": [None if item is None else parser._blob_parser(item) for item in inner]}
-    raise _NotPlain
+def _blob_or_null(blob: Any, value: Any) -> Any:
+    # botocore's list reading keeps a null member as it is, a binary set's among them.
+    return None if value is None else blob(value)
 
 
 def _handle_structure(inner: Any, self: BaseJSONParser, shape: Shape, value: Any) -> Any:
     if shape.name == "AttributeValue" and _is_known(shape):
         try:
-            return _read(self, value)
-        except _NotPlain:
+            return read_attribute_value(value, partial(_blob_or_null, self._blob_parser))
+        except NotPlain:
             pass
     return inner(self, shape, value)
 

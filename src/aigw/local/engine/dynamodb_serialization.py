@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import copy
 import decimal
+from collections.abc import Callable
 from typing import Any, Final
 
 from botocore.model import Shape
@@ -54,43 +55,43 @@ _STRINGS: Final = frozenset({"S", "N"})
 _STRING_SETS: Final = frozenset({"SS", "NS"})
 
 
-class _NotPlain(Exception):
-    """A value the direct form does not cover: the model-driven path serializes it."""
+class NotPlain(Exception):
+    """A value the direct forms do not cover: the model-driven path writes or reads it."""
 
 
 def _attribute_value(serializer: BaseJSONSerializer, value: Any) -> dict[str, Any]:
     if type(value) is not dict or len(value) != 1:
-        raise _NotPlain
+        raise NotPlain
     ((kind, inner),) = value.items()
     if kind in _STRINGS:
         if type(inner) is not str:
-            raise _NotPlain
+            raise NotPlain
         return {kind: inner}
     if kind == "M":
         if type(inner) is not dict:
-            raise _NotPlain
+            raise NotPlain
         return {"M": {key: _attribute_value(serializer, item) for key, item in inner.items()}}
     if kind == "L":
         if type(inner) is not list:
-            raise _NotPlain
+            raise NotPlain
         return {"L": [_attribute_value(serializer, item) for item in inner]}
     if kind in ("BOOL", "NULL"):
         if type(inner) is not bool:
-            raise _NotPlain
+            raise NotPlain
         return {kind: inner}
     if kind in _STRING_SETS:
         if type(inner) is not list or any(type(item) is not str for item in inner):
-            raise _NotPlain
+            raise NotPlain
         return {kind: list(inner)}
     if kind == "B":
         if not isinstance(inner, bytes | str):
-            raise _NotPlain
+            raise NotPlain
         return {"B": serializer._base64(inner)}
     if kind == "BS":
         if type(inner) is not list or not all(isinstance(item, bytes | str) for item in inner):
-            raise _NotPlain
+            raise NotPlain
         return {"BS": [serializer._base64(item) for item in inner]}
-    raise _NotPlain
+    raise NotPlain
 
 
 def _serialize_structure(
@@ -104,7 +105,7 @@ def _serialize_structure(
     if key and shape.name == "AttributeValue" and self.service_model.service_name in _SERVICES:
         try:
             plain = _attribute_value(self, value)
-        except _NotPlain:
+        except NotPlain:
             pass
         else:
             self._default_serialize(serialized, plain, shape, key)
@@ -112,41 +113,46 @@ def _serialize_structure(
     inner(self, serialized, value, shape, key)
 
 
-def _parsed_attribute_value(parser: BaseJSONParser, value: Any) -> Any:
-    # What moto's _parse_structure makes of an AttributeValue sent as one {type: value}
-    # pair: the pair, its blobs decoded, its maps and lists parsed the same way (strings and
-    # booleans it keeps as they are). Anything else is left to it: _NotPlain.
+def read_attribute_value(value: Any, blob: Callable[[Any], Any], map_type: type = dict) -> Any:
+    """What moto's request parser and botocore's response parser both make of an
+    AttributeValue that is one ``{type: value}`` pair: the pair, its blobs decoded by
+    ``blob`` (which answers for a null in a binary set: moto's fails, botocore keeps it),
+    its maps (``map_type``) and lists read the same way (a null in a list stays null),
+    strings and booleans as they are. Anything else (several members, a null value, an
+    unknown type) raises NotPlain, for the parser to read its own way."""
     if type(value) is not dict or len(value) != 1:
-        raise _NotPlain
+        raise NotPlain
     ((kind, inner),) = value.items()
     if inner is None:
-        raise _NotPlain
-    parsed = parser.MAP_TYPE()
+        raise NotPlain
+    parsed = map_type()
     if kind in _STRINGS or kind in ("BOOL", "NULL"):
         parsed[kind] = inner
     elif kind == "M":
         if type(inner) is not dict:
-            raise _NotPlain
-        members = parser.MAP_TYPE()
+            raise NotPlain
+        members = map_type()
         for key, item in inner.items():
-            members[key] = _parsed_attribute_value(parser, item)
+            members[key] = read_attribute_value(item, blob, map_type)
         parsed["M"] = members
     elif kind == "L":
         if type(inner) is not list:
-            raise _NotPlain
-        parsed["L"] = [_parsed_attribute_value(parser, item) for item in inner]
+            raise NotPlain
+        parsed["L"] = [
+            None if item is None else read_attribute_value(item, blob, map_type) for item in inner
+        ]
     elif kind in _STRING_SETS:
         if type(inner) is not list:
-            raise _NotPlain
+            raise NotPlain
         parsed[kind] = list(inner)
     elif kind == "B":
-        parsed["B"] = parser._blob_parser(inner)
+        parsed["B"] = blob(inner)
     elif kind == "BS":
         if type(inner) is not list:
-            raise _NotPlain
-        parsed["BS"] = [parser._blob_parser(item) for item in inner]
+            raise NotPlain
+        parsed["BS"] = [blob(item) for item in inner]
     else:
-        raise _NotPlain
+        raise NotPlain
     return parsed
 
 
@@ -156,8 +162,8 @@ def _parse_structure(inner: Any, self: BaseJSONParser, shape: Shape, value: Any)
         and self.operation_model.service_model.service_name == "dynamodb"
     ):
         try:
-            return _parsed_attribute_value(self, value)
-        except _NotPlain:
+            return read_attribute_value(value, self._blob_parser, self.MAP_TYPE)
+        except NotPlain:
             pass
     return inner(self, shape, value)
 
