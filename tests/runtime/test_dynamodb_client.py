@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -20,19 +19,25 @@ from botocore.exceptions import ParamValidationError
 from botocore.parsers import BaseJSONParser, create_parser
 from botocore.serialize import create_serializer
 from botocore.validate import ParamValidator
-from moto import mock_aws
 
-from aigw.local.engine import apply_engine_fixes, engine_fixes_reverted
+from aigw.local.engine import engine_fixes_reverted
 
 FIX = "dynamodb-attribute-values-checked-and-written-directly"
 REGION = "us-east-1"
 
 
-@pytest.fixture(autouse=True)
-def _engine() -> Iterator[None]:
-    apply_engine_fixes()
-    with mock_aws():
-        yield
+pytestmark = pytest.mark.usefixtures("in_moto")
+
+
+def _jobs_table() -> Any:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="jobs",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb
 
 
 class _Mapping(dict):  # type: ignore[type-arg]
@@ -184,13 +189,7 @@ def _member_shapes_checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         original(self, params, shape, errors, name)
 
     monkeypatch.setattr(ParamValidator, "_validate", spied)
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    dynamodb.create_table(
-        TableName="jobs",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb = _jobs_table()
     dynamodb.put_item(TableName="jobs", Item={"id": {"S": "x"}, "n": {"N": "1"}})
     monkeypatch.undo()
     return checked
@@ -278,13 +277,7 @@ def test_answers_are_read_as_botocore_reads_them() -> None:
 
 
 def test_an_item_read_through_a_client_is_the_one_written() -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    dynamodb.create_table(
-        TableName="jobs",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb = _jobs_table()
     item = {key: value for key, value in EVERY_TYPE.items() if key != "empty_value"}
     dynamodb.put_item(TableName="jobs", Item=item)
     read = dynamodb.get_item(TableName="jobs", Key={"id": item["id"]})["Item"]

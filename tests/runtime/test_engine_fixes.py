@@ -1798,9 +1798,17 @@ UPDATES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _apply_updates(dynamodb: Any, item_id: str) -> list[Any]:
+def _apply_updates(
+    dynamodb: Any,
+    item_id: str,
+    updates: list[tuple[str, dict[str, Any]]] = UPDATES,
+    names: dict[str, str] | None = None,
+) -> list[Any]:
+    """Each update's new item (its id left out) or its refusal; ``names`` the expression
+    attribute names the updates may use (each gets those it uses)."""
     answers: list[Any] = []
-    for expression, values in UPDATES:
+    for expression, values in updates:
+        used = {k: v for k, v in (names or {}).items() if k in expression}
         try:
             answer = dynamodb.update_item(
                 TableName="jobs",
@@ -1808,6 +1816,7 @@ def _apply_updates(dynamodb: Any, item_id: str) -> list[Any]:
                 UpdateExpression=expression,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
+                **({"ExpressionAttributeNames": used} if used else {}),
             )
             answers.append({k: v for k, v in answer["Attributes"].items() if k != "id"})
         except ClientError as error:
@@ -1859,25 +1868,6 @@ CHECKED_UPDATES: list[tuple[str, dict[str, Any]]] = [
 CHECKED_NAMES = {f"#a{n}": f"counter-{n}" for n in range(12)}
 
 
-def _apply_checked_updates(dynamodb: Any, item_id: str) -> list[Any]:
-    answers: list[Any] = []
-    for expression, values in CHECKED_UPDATES:
-        names = {k: v for k, v in CHECKED_NAMES.items() if k in expression}
-        try:
-            answer = dynamodb.update_item(
-                TableName="jobs",
-                Key={"id": {"S": item_id}},
-                UpdateExpression=expression,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                **({"ExpressionAttributeNames": names} if names else {}),
-            )
-            answers.append({k: v for k, v in answer["Attributes"].items() if k != "id"})
-        except ClientError as error:
-            answers.append(error.response["Error"])
-    return answers
-
-
 def test_update_expressions_are_checked_as_moto_checks_them() -> None:
     dynamodb = _dynamodb_table()
     dynamodb.put_item(
@@ -1886,9 +1876,9 @@ def test_update_expressions_are_checked_as_moto_checks_them() -> None:
     dynamodb.put_item(
         TableName="jobs", Item={"id": {"S": "by-moto"}, "s": {"SS": ["p", "q"]}, "e": ONE}
     )
-    answers = _apply_checked_updates(dynamodb, "checked")
+    answers = _apply_updates(dynamodb, "checked", CHECKED_UPDATES, CHECKED_NAMES)
     with engine_fixes_reverted("dynamodb-update-expression-checks-match-node-classes-once"):
-        by_moto = _apply_checked_updates(dynamodb, "by-moto")
+        by_moto = _apply_updates(dynamodb, "by-moto", CHECKED_UPDATES, CHECKED_NAMES)
 
     assert answers == by_moto
     assert answers[0] == {"e": ONE, "s": {"SS": ["p", "q"]}} | {

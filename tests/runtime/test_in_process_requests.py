@@ -9,27 +9,22 @@ reverted, and the two environs are compared key by key.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from moto import mock_aws
 from moto.core.request import Request
 from werkzeug import test as werkzeug_test
 
-from aigw.local.engine import apply_engine_fixes, engine_fixes_reverted
+from aigw.local.engine import engine_fixes_reverted
 
 FIX = "in-process-request-environ-built-directly"
 REGION = "us-east-1"
 
 
-@pytest.fixture(autouse=True)
-def _engine() -> Iterator[None]:
-    apply_engine_fixes()
-    with mock_aws():
-        yield
+pytestmark = pytest.mark.usefixtures("in_moto")
 
 
 class _Sent(Exception):
