@@ -1,5 +1,11 @@
 """Ends a job for job-runner: stores the result and marks it SUCCEEDED, or records why it
-FAILED. Both writes are conditional: a job cancelled meanwhile stays CANCELLED."""
+FAILED. Both writes are conditional: a job cancelled meanwhile stays CANCELLED.
+
+The per-chunk answers a pipeline left in S3 (text-insights' entities, key phrases and PII
+under ``results/<tenant>/<job>/insights/``) are merged into the result, then deleted: the
+result holds them, and an intermediate copy of a text's PII should not outlive its use by
+the results' 30-day lifecycle rule (which still removes any a failed delete leaves).
+"""
 
 from __future__ import annotations
 
@@ -62,9 +68,64 @@ def _read_result(key: str) -> bytes:
     return body
 
 
+#: DeleteObjects takes at most 1,000 keys (the S3 API reference).
+_DELETE_BATCH = 1000
+
+
+def _intermediates(tenant_id: str, job_id: str) -> str:
+    return f"results/{tenant_id}/{job_id}/insights/"
+
+
+def _discard(tenant_id: str, job_id: str, keys: list[str]) -> None:
+    """Delete the job's intermediate answers once its result holds them. Only keys under
+    the job's own insights prefix are deleted, whatever the workflow's output names; a
+    delete that fails is logged, and the lifecycle rule removes what it left."""
+    prefix = _intermediates(tenant_id, job_id)
+    owned = sorted({key for key in keys if key.startswith(prefix)})
+    for start in range(0, len(owned), _DELETE_BATCH):
+        batch = owned[start : start + _DELETE_BATCH]
+        try:
+            answer = s3.delete_objects(
+                Bucket=settings.documents_bucket,
+                Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+            )
+        except ClientError as error:
+            logger.warning(
+                "intermediate answers not deleted",
+                extra={"error": error.response["Error"]["Code"], "keys": len(batch)},
+            )
+            return
+        if answer.get("Errors"):  # quiet mode lists only the keys S3 could not delete
+            logger.warning(
+                "intermediate answers not deleted",
+                extra={"errors": [e.get("Code") for e in answer["Errors"]]},
+            )
+
+
+def _ended_before(tenant_id: str, job_id: str, error: ClientError) -> bool:
+    """A retried succeed whose answers are gone: a previous try ended the job and deleted
+    them (or the job ended otherwise, and its answers expired)."""
+    if error.response["Error"]["Code"] != "NoSuchKey":
+        return False
+    status = jobs.stored_field(tenant_id, job_id, "status", consistent=True)
+    return status in {str(s) for s in JobStatus if s.terminal}
+
+
 def succeed(event: dict[str, Any]) -> dict[str, Any]:
     tenant_id, job_id, pipeline = event["tenant_id"], event["job_id"], event["pipeline_name"]
-    result = normalize(pipeline, event["output"], event["input"], _read_result)
+    read: list[str] = []
+
+    def read_object(key: str) -> bytes:
+        read.append(key)
+        return _read_result(key)
+
+    try:
+        result = normalize(pipeline, event["output"], event["input"], read_object)
+    except ClientError as error:
+        if not _ended_before(tenant_id, job_id, error):
+            raise
+        logger.info("job already ended; its intermediate answers are gone")
+        return {"stored": False}
     encoded = json.dumps(result, separators=(",", ":"))
     # The usage is stored with the result, in the same write that ends the job: the Jobs
     # table's stream then settles it (aggregates, budget, concurrency slot) from that image.
@@ -90,6 +151,8 @@ def succeed(event: dict[str, Any]) -> dict[str, Any]:
         # from the cache. A job cancelled meanwhile still leaves a correct result there.
         _remember(tenant_id, job_id, pipeline, request, changes)
     stored = jobs.transition(tenant_id, job_id, JobStatus.SUCCEEDED, **changes)
+    # Stored or not (a job cancelled meanwhile keeps no result), nothing reads them again.
+    _discard(tenant_id, job_id, read)
     metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
     return {"stored": stored}
 

@@ -67,3 +67,21 @@ def test_given_describe_state_machine_then_the_definition_is_always_answered() -
     output = model("stepfunctions").operation_model("DescribeStateMachine").output_shape
 
     assert "definition" in output.required_members
+
+
+def test_given_finalize_deleting_a_jobs_answers_then_delete_objects_has_the_shape_it_sends() -> (
+    None
+):
+    """finalize deletes a job's per-chunk answers with one quiet DeleteObjects: the request
+    names keys under Delete.Objects with Quiet, and a key S3 could not delete comes back in
+    Errors with its Code (quiet mode lists nothing else). The request needs a checksum, which
+    botocore adds (a hand-built request without one is refused)."""
+    operation = model("s3").operation_model("DeleteObjects")
+    delete = operation.input_shape.members["Delete"]
+    errors = operation.output_shape.members["Errors"]
+
+    assert set(delete.members) == {"Objects", "Quiet"}
+    assert "Key" in delete.members["Objects"].member.members
+    assert delete.members["Quiet"].type_name == "boolean"
+    assert {"Key", "Code", "Message"} <= set(errors.member.members)
+    assert operation.http_checksum.get("requestChecksumRequired") is True

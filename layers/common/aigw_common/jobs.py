@@ -269,14 +269,18 @@ class JobRepository:
                 return jobs, None
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def stored_field(self, tenant_id: str, job_id: str, name: str) -> Any:
-        """One field stored with a job at its creation (None if the job or field is not
-        there): an eventually consistent read of that field only."""
+    def stored_field(
+        self, tenant_id: str, job_id: str, name: str, *, consistent: bool = False
+    ) -> Any:
+        """One field of a job (None if the job or field is not there): a read of that field
+        only, eventually consistent (enough for one stored at the job's creation) unless
+        ``consistent``."""
         item = self.client.get_item(
             TableName=self.table_name,
             Key=_to_item({"tenant_id": tenant_id, "job_id": job_id}),
             ProjectionExpression="#field",
             ExpressionAttributeNames={"#field": name},
+            ConsistentRead=consistent,
         ).get("Item")
         return from_item(item).get(name) if item else None
 

@@ -1,0 +1,181 @@
+"""finalize ends a job with the per-chunk answers a pipeline left in S3 merged into its
+result, then deletes them: only the job's own, only once the job has ended, and a retry
+after they are gone leaves the ended job as it was."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+import pytest
+from conftest import ROOT, Gateway
+
+from aigw_common.jobs import from_item
+
+EVENT = json.loads((ROOT / "events" / "finalize_succeeded.json").read_text())
+KINDS = ("entities", "key_phrases", "pii")
+
+
+def _bucket(gateway: Gateway) -> str:
+    return str(gateway.runtime.physical_id("DocumentsBucket"))
+
+
+def _keys(gateway: Gateway, prefix: str) -> list[str]:
+    listed = gateway.runtime.client("s3").list_objects_v2(Bucket=_bucket(gateway), Prefix=prefix)
+    return [entry["Key"] for entry in listed.get("Contents", [])]
+
+
+def _job(gateway: Gateway, tenant_id: str, job_id: str) -> dict[str, Any]:
+    item = gateway.runtime.client("dynamodb").get_item(
+        TableName=gateway.runtime.physical_id("JobsTable"),
+        Key={"tenant_id": {"S": tenant_id}, "job_id": {"S": job_id}},
+        ConsistentRead=True,
+    )["Item"]
+    return from_item(item)
+
+
+def _seed(gateway: Gateway, tenant_id: str, job_id: str, status: str) -> None:
+    gateway.runtime.client("dynamodb").put_item(
+        TableName=gateway.runtime.physical_id("JobsTable"),
+        Item={
+            "tenant_id": {"S": tenant_id},
+            "job_id": {"S": job_id},
+            "pipeline": {"S": "text-insights"},
+            "status": {"S": status},
+            "created_at": {"S": "2026-12-07T10:32:41.118Z"},
+            "updated_at": {"S": "2026-12-07T10:32:41.502Z"},
+            "expires_at": {"N": "1796000000"},
+        },
+    )
+
+
+def _stored_event(gateway: Gateway, keys: dict[str, str]) -> dict[str, Any]:
+    """The sample success event with its chunk's answers stored in S3 under ``keys`` (by
+    kind), as text-insights leaves them, for a new job."""
+    event = copy.deepcopy(EVENT)
+    event["job_id"] = str(uuid.uuid4())
+    chunk = event["output"]["chunks"][0]
+    for kind, key in keys.items():
+        key = key.format(tenant=event["tenant_id"], job=event["job_id"])
+        gateway.runtime.client("s3").put_object(
+            Bucket=_bucket(gateway), Key=key, Body=json.dumps(chunk[kind]).encode()
+        )
+        chunk[kind] = key
+    return event
+
+
+def _finalize(gateway: Gateway, event: dict[str, Any]) -> Any:
+    runtime = gateway.runtime
+    return runtime.bridge.invoke(runtime.physical_id("FinalizeFunction"), event)
+
+
+def _own_keys() -> dict[str, str]:
+    return {kind: f"results/{{tenant}}/{{job}}/insights/0/{kind}.json" for kind in KINDS}
+
+
+def test_given_stored_answers_when_the_job_succeeds_then_they_are_merged_and_deleted(
+    gateway: Gateway,
+) -> None:
+    event = _stored_event(gateway, _own_keys())
+    tenant_id, job_id = event["tenant_id"], event["job_id"]
+    _seed(gateway, tenant_id, job_id, "RUNNING")
+    prefix = f"results/{tenant_id}/{job_id}/"
+    assert len(_keys(gateway, prefix)) == 3
+
+    answer = _finalize(gateway, event)
+
+    assert answer.function_error is None, answer.json()
+    assert answer.json() == {"stored": True}
+    job = _job(gateway, tenant_id, job_id)
+    assert job["status"] == "SUCCEEDED"
+    result = json.loads(job["result"])
+    assert [entity["text"] for entity in result["entities"]] == ["Maria Lopez", "Acme Corp"]
+    assert [entity["text"] for entity in result["pii"]] == ["Maria Lopez"]
+    assert _keys(gateway, prefix) == []
+
+
+def test_given_answers_stored_outside_the_jobs_prefix_then_they_are_read_but_kept(
+    gateway: Gateway,
+) -> None:
+    keys = {
+        **_own_keys(),
+        "pii": "results/{tenant}/shared/pii.json",  # not this job's to delete
+    }
+    event = _stored_event(gateway, keys)
+    tenant_id, job_id = event["tenant_id"], event["job_id"]
+    _seed(gateway, tenant_id, job_id, "RUNNING")
+
+    answer = _finalize(gateway, event)
+
+    assert answer.json() == {"stored": True}
+    result = json.loads(_job(gateway, tenant_id, job_id)["result"])
+    assert [entity["text"] for entity in result["pii"]] == ["Maria Lopez"]
+    assert _keys(gateway, f"results/{tenant_id}/{job_id}/") == []
+    assert _keys(gateway, f"results/{tenant_id}/shared/") == [
+        f"results/{tenant_id}/shared/pii.json"
+    ]
+
+
+def test_given_a_job_cancelled_meanwhile_then_its_answers_are_deleted_and_it_stays_cancelled(
+    gateway: Gateway,
+) -> None:
+    event = _stored_event(gateway, _own_keys())
+    tenant_id, job_id = event["tenant_id"], event["job_id"]
+    _seed(gateway, tenant_id, job_id, "CANCELLED")
+
+    answer = _finalize(gateway, event)
+
+    assert answer.json() == {"stored": False}
+    assert _job(gateway, tenant_id, job_id)["status"] == "CANCELLED"
+    assert _keys(gateway, f"results/{tenant_id}/{job_id}/") == []
+
+
+def test_given_a_retry_after_the_answers_were_deleted_then_the_ended_job_is_unchanged(
+    gateway: Gateway,
+) -> None:
+    event = _stored_event(gateway, _own_keys())
+    tenant_id, job_id = event["tenant_id"], event["job_id"]
+    _seed(gateway, tenant_id, job_id, "RUNNING")
+    assert _finalize(gateway, event).json() == {"stored": True}
+    before = _job(gateway, tenant_id, job_id)
+
+    retried = _finalize(gateway, event)
+
+    assert retried.function_error is None, retried.json()
+    assert retried.json() == {"stored": False}
+    assert _job(gateway, tenant_id, job_id) == before
+
+
+def test_given_missing_answers_for_a_running_job_then_finalize_fails_with_s3s_error(
+    gateway: Gateway,
+) -> None:
+    event = _stored_event(gateway, _own_keys())
+    tenant_id, job_id = event["tenant_id"], event["job_id"]
+    _seed(gateway, tenant_id, job_id, "RUNNING")
+    gateway.runtime.client("s3").delete_object(
+        Bucket=_bucket(gateway), Key=f"results/{tenant_id}/{job_id}/insights/0/pii.json"
+    )
+
+    answer = _finalize(gateway, event)
+
+    assert answer.function_error == "Unhandled"
+    assert answer.json()["errorType"] == "NoSuchKey"
+    assert _job(gateway, tenant_id, job_id)["status"] == "RUNNING"
+
+
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_given_a_text_job_when_it_succeeds_then_no_intermediate_answer_is_left(
+    gateway: Gateway, chunks: int
+) -> None:
+    text = "Please ask Jane Smith at jane@example.org for the great news. "
+    if chunks > 1:
+        text = "This sentence is only here to make the text long. " * 150 + text
+
+    job = gateway.wait(gateway.submit("text-insights", {"text": text}))
+
+    assert job["status"] == "SUCCEEDED", job
+    assert job["result"]["stats"]["chunks"] == chunks
+    assert [text[p["begin"] : p["end"]] for p in job["result"]["pii"]] == ["jane@example.org"]
+    assert _keys(gateway, f"results/{gateway.tenant.tenant_id}/{job['job_id']}/") == []
