@@ -34,6 +34,7 @@ import copy
 import pickle
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Final
 
 from moto.dynamodb.parsing import validators
@@ -137,33 +138,42 @@ def _match(check: type, table: dict[type, Any], node_class: type) -> Any:
         return found
 
 
+def _visit(
+    check: type,
+    table: dict[type, Any],
+    hook: Callable[[Any, int], None] | None,
+    node: Any,
+    child_id: int,
+) -> Any:
+    # A function of its own, not a closure calling itself: that would be a cycle (the
+    # function, its cell, the check's table of bound methods and the check) left for the
+    # collector by every walk, ten walks per UpdateItem.
+    if not _kind(type(node))[0]:
+        return node
+    parent_node = node.parent
+    if node.children is not None:
+        for i, child_node in enumerate(node.children):
+            if hook is not None:
+                hook(node, i)
+            _visit(check, table, hook, child_node, i)
+    entry = _match(check, table, type(node))
+    if entry is not None:
+        node = table[entry](node)
+        node.parent = parent_node
+        if parent_node:
+            parent_node.children[child_id] = node
+    return node
+
+
 def _traverse(self: DepthFirstTraverser, root: Any) -> Any:
     check = type(self)
     table = self._processing_map()  # bound methods of this check; the classes never vary
     hook = None if check.pre_processing_of_child is _NO_HOOK else self.pre_processing_of_child
-
-    def visit(node: Any, child_id: int) -> Any:
-        if not _kind(type(node))[0]:
-            return node
-        parent_node = node.parent
-        if node.children is not None:
-            for i, child_node in enumerate(node.children):
-                if hook is not None:
-                    hook(node, i)
-                visit(child_node, i)
-        entry = _match(check, table, type(node))
-        if entry is not None:
-            node = table[entry](node)
-            node.parent = parent_node
-            if parent_node:
-                parent_node.children[child_id] = node
-        return node
-
     if check not in _READ_ONLY_CHECKS or getattr(_walk, "clauses", None) is not None:
-        return visit(root, -1)
+        return _visit(check, table, hook, root, -1)
     _walk.clauses = {}
     try:
-        return visit(root, -1)
+        return _visit(check, table, hook, root, -1)
     finally:
         _walk.clauses = None
 
