@@ -102,10 +102,15 @@ def _discard(tenant_id: str, job_id: str, keys: list[str]) -> None:
             )
 
 
+#: What GetObject answers for a key that is gone: 404 NoSuchKey to a caller allowed
+#: s3:ListBucket on the bucket, else 403 AccessDenied (finalize's role is not).
+_GONE = frozenset({"NoSuchKey", "AccessDenied"})
+
+
 def _ended_before(tenant_id: str, job_id: str, error: ClientError) -> bool:
     """A retried succeed whose answers are gone: a previous try ended the job and deleted
     them (or the job ended otherwise, and its answers expired)."""
-    if error.response["Error"]["Code"] != "NoSuchKey":
+    if error.response["Error"]["Code"] not in _GONE:
         return False
     status = jobs.stored_field(tenant_id, job_id, "status", consistent=True)
     return status in {str(s) for s in JobStatus if s.terminal}

@@ -7,11 +7,15 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import ROOT, Gateway
 
+from aigw.local.services.providers import ServiceError
 from aigw_common.jobs import from_item
 
 EVENT = json.loads((ROOT / "events" / "finalize_succeeded.json").read_text())
@@ -132,8 +136,30 @@ def test_given_a_job_cancelled_meanwhile_then_its_answers_are_deleted_and_it_sta
     assert _keys(gateway, f"results/{tenant_id}/{job_id}/") == []
 
 
+@contextmanager
+def _gone_answered_as(gateway: Gateway, code: str) -> Iterator[None]:
+    """A missing key answered as S3 answers finalize's role: ``NoSuchKey`` (404) to a caller
+    allowed s3:ListBucket, what moto answers every caller; ``AccessDenied`` (403) to one
+    without it, as finalize's role is on AWS."""
+    if code == "NoSuchKey":
+        yield
+        return
+    s3 = gateway.runtime.client("s3")
+
+    def get_object(params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            s3.head_object(Bucket=params["Bucket"], Key=params["Key"])
+        except ClientError:
+            raise ServiceError(code, "Access Denied") from None
+        raise AssertionError(f"{params['Key']} is still there")
+
+    with gateway.runtime.providers.override("s3", "GetObject", get_object):
+        yield
+
+
+@pytest.mark.parametrize("gone", ["NoSuchKey", "AccessDenied"])
 def test_given_a_retry_after_the_answers_were_deleted_then_the_ended_job_is_unchanged(
-    gateway: Gateway,
+    gateway: Gateway, gone: str
 ) -> None:
     event = _stored_event(gateway, _own_keys())
     tenant_id, job_id = event["tenant_id"], event["job_id"]
@@ -141,27 +167,30 @@ def test_given_a_retry_after_the_answers_were_deleted_then_the_ended_job_is_unch
     assert _finalize(gateway, event).json() == {"stored": True}
     before = _job(gateway, tenant_id, job_id)
 
-    retried = _finalize(gateway, event)
+    with _gone_answered_as(gateway, gone):
+        retried = _finalize(gateway, event)
 
     assert retried.function_error is None, retried.json()
     assert retried.json() == {"stored": False}
     assert _job(gateway, tenant_id, job_id) == before
 
 
+@pytest.mark.parametrize("gone", ["NoSuchKey", "AccessDenied"])
 def test_given_missing_answers_for_a_running_job_then_finalize_fails_with_s3s_error(
-    gateway: Gateway,
+    gateway: Gateway, gone: str
 ) -> None:
     event = _stored_event(gateway, _own_keys())
     tenant_id, job_id = event["tenant_id"], event["job_id"]
     _seed(gateway, tenant_id, job_id, "RUNNING")
     gateway.runtime.client("s3").delete_object(
-        Bucket=_bucket(gateway), Key=f"results/{tenant_id}/{job_id}/insights/0/pii.json"
+        Bucket=_bucket(gateway), Key=f"results/{tenant_id}/{job_id}/insights/0/entities.json"
     )
 
-    answer = _finalize(gateway, event)
+    with _gone_answered_as(gateway, gone):
+        answer = _finalize(gateway, event)
 
     assert answer.function_error == "Unhandled"
-    assert answer.json()["errorType"] == "NoSuchKey"
+    assert answer.json()["errorType"] == gone
     assert _job(gateway, tenant_id, job_id)["status"] == "RUNNING"
 
 

@@ -99,6 +99,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "InvokeEndpoint": ("invoke_endpoint", {"EndpointName": "e", "Body": b"1"}),
     "DetectLabels": ("detect_labels", {"Image": {"S3Object": {"Bucket": "images", "Name": "k"}}}),
+    "GetObject": ("get_object", {"Bucket": "documents", "Key": "results/k.json"}),
 }
 
 
@@ -118,6 +119,9 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         # Common errors, not modeled: the status of the Common Errors page, no shape.
         ("comprehend", "DetectSentiment", "ThrottlingException", 400, None),
         ("rekognition", "DetectLabels", "ServiceUnavailable", 503, None),
+        # S3's own codes (its error-code list), on every operation; not modeled.
+        ("s3", "GetObject", "AccessDenied", 403, None),
+        ("s3", "GetObject", "SlowDown", 503, None),
     ],
 )
 def test_given_an_error_raised_by_a_provider_then_the_caller_gets_aws_status_and_shape(
@@ -146,8 +150,10 @@ def test_given_an_error_raised_by_a_provider_then_the_caller_gets_aws_status_and
         assert not {"Message", "message"} & set(response)
     else:
         assert response[member] == "it went wrong"
-    modeled = code in modeled_errors(service, operation)
-    # A modeled error is the client's own exception class; an unmodeled one a ClientError.
+    # An error the service models (on any of its operations: the client's exceptions are
+    # the service's) is the client's own exception class; any other a ClientError.
+    service_errors = client.meta.service_model.error_shapes
+    modeled = code in {shape.error_code or shape.name for shape in service_errors}
     assert (type(raised.value).__name__ == code) is modeled
 
 

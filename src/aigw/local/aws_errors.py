@@ -83,6 +83,18 @@ COMMON_ERRORS: dict[str, CommonError] = {
     "ValidationError": CommonError(400, "client"),
 }
 
+#: Errors a service answers on every operation besides the common ones, which its model does
+#: not list: S3's own codes ("List of error codes", https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html),
+#: among them the 403 ``AccessDenied`` a GetObject of a missing key answers a caller without
+#: ``s3:ListBucket`` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+SERVICE_ERRORS: dict[str, dict[str, CommonError]] = {
+    "s3": {
+        "AccessDenied": CommonError(403, "client"),
+        "InternalError": CommonError(500, "server"),
+        "SlowDown": CommonError(503, "throttling"),
+    },
+}
+
 #: Each service's Common Errors page, the source of COMMON_ERRORS for it.
 COMMON_ERRORS_PAGES: dict[str, str] = {
     "comprehend": "https://docs.aws.amazon.com/comprehend/latest/APIReference/CommonErrors.html",
@@ -155,7 +167,7 @@ def error_facts(service: str, operation: str, code: str) -> ServiceErrorFacts:
             kind = "client"
         member = next((name for name in shape.members if name.lower() == "message"), None)
         return ServiceErrorFacts(code, status, not server, kind, member, modeled=True)
-    common = COMMON_ERRORS.get(code)
+    common = COMMON_ERRORS.get(code) or SERVICE_ERRORS.get(service, {}).get(code)
     if common is not None:
         # No shape: the parsed error has only its Error {Code, Message}.
         return ServiceErrorFacts(
@@ -164,7 +176,7 @@ def error_facts(service: str, operation: str, code: str) -> ServiceErrorFacts:
     raise LookupError(
         f"{service} {operation} cannot answer {code}: it is neither one of the operation's "
         f"modeled errors ({', '.join(sorted(modeled_errors(service, operation)))}) nor a "
-        "common error"
+        "common error (nor one the service answers on every operation)"
     )
 
 
