@@ -72,15 +72,11 @@ def _read_result(key: str) -> bytes:
 _DELETE_BATCH = 1000
 
 
-def _intermediates(tenant_id: str, job_id: str) -> str:
-    return f"results/{tenant_id}/{job_id}/insights/"
-
-
 def _discard(tenant_id: str, job_id: str, keys: list[str]) -> None:
     """Delete the job's intermediate answers once its result holds them. Only keys under
     the job's own insights prefix are deleted, whatever the workflow's output names; a
     delete that fails is logged, and the lifecycle rule removes what it left."""
-    prefix = _intermediates(tenant_id, job_id)
+    prefix = f"results/{tenant_id}/{job_id}/insights/"
     owned = sorted({key for key in keys if key.startswith(prefix)})
     for start in range(0, len(owned), _DELETE_BATCH):
         batch = owned[start : start + _DELETE_BATCH]

@@ -55,19 +55,24 @@ def _seed(gateway: Gateway, tenant_id: str, job_id: str, status: str) -> None:
     )
 
 
-def _stored_event(gateway: Gateway, keys: dict[str, str]) -> dict[str, Any]:
-    """The sample success event with its chunk's answers stored in S3 under ``keys`` (by
-    kind), as text-insights leaves them, for a new job."""
+def _job_with_answers(
+    gateway: Gateway, status: str, keys: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str, str]:
+    """A new job in ``status`` and the sample success event for it, its chunk's answers
+    stored in S3 under ``keys`` (by kind; the job's own insights keys by default), as
+    text-insights leaves them: the event, the tenant and the job."""
     event = copy.deepcopy(EVENT)
     event["job_id"] = str(uuid.uuid4())
+    tenant_id, job_id = event["tenant_id"], event["job_id"]
     chunk = event["output"]["chunks"][0]
-    for kind, key in keys.items():
-        key = key.format(tenant=event["tenant_id"], job=event["job_id"])
+    for kind, key in (keys or _own_keys()).items():
+        key = key.format(tenant=tenant_id, job=job_id)
         gateway.runtime.client("s3").put_object(
             Bucket=_bucket(gateway), Key=key, Body=json.dumps(chunk[kind]).encode()
         )
         chunk[kind] = key
-    return event
+    _seed(gateway, tenant_id, job_id, status)
+    return event, tenant_id, job_id
 
 
 def _finalize(gateway: Gateway, event: dict[str, Any]) -> Any:
@@ -82,9 +87,7 @@ def _own_keys() -> dict[str, str]:
 def test_given_stored_answers_when_the_job_succeeds_then_they_are_merged_and_deleted(
     gateway: Gateway,
 ) -> None:
-    event = _stored_event(gateway, _own_keys())
-    tenant_id, job_id = event["tenant_id"], event["job_id"]
-    _seed(gateway, tenant_id, job_id, "RUNNING")
+    event, tenant_id, job_id = _job_with_answers(gateway, "RUNNING")
     prefix = f"results/{tenant_id}/{job_id}/"
     assert len(_keys(gateway, prefix)) == 3
 
@@ -107,9 +110,7 @@ def test_given_answers_stored_outside_the_jobs_prefix_then_they_are_read_but_kep
         **_own_keys(),
         "pii": "results/{tenant}/shared/pii.json",  # not this job's to delete
     }
-    event = _stored_event(gateway, keys)
-    tenant_id, job_id = event["tenant_id"], event["job_id"]
-    _seed(gateway, tenant_id, job_id, "RUNNING")
+    event, tenant_id, job_id = _job_with_answers(gateway, "RUNNING", keys)
 
     answer = _finalize(gateway, event)
 
@@ -125,9 +126,7 @@ def test_given_answers_stored_outside_the_jobs_prefix_then_they_are_read_but_kep
 def test_given_a_job_cancelled_meanwhile_then_its_answers_are_deleted_and_it_stays_cancelled(
     gateway: Gateway,
 ) -> None:
-    event = _stored_event(gateway, _own_keys())
-    tenant_id, job_id = event["tenant_id"], event["job_id"]
-    _seed(gateway, tenant_id, job_id, "CANCELLED")
+    event, tenant_id, job_id = _job_with_answers(gateway, "CANCELLED")
 
     answer = _finalize(gateway, event)
 
@@ -161,9 +160,7 @@ def _gone_answered_as(gateway: Gateway, code: str) -> Iterator[None]:
 def test_given_a_retry_after_the_answers_were_deleted_then_the_ended_job_is_unchanged(
     gateway: Gateway, gone: str
 ) -> None:
-    event = _stored_event(gateway, _own_keys())
-    tenant_id, job_id = event["tenant_id"], event["job_id"]
-    _seed(gateway, tenant_id, job_id, "RUNNING")
+    event, tenant_id, job_id = _job_with_answers(gateway, "RUNNING")
     assert _finalize(gateway, event).json() == {"stored": True}
     before = _job(gateway, tenant_id, job_id)
 
@@ -179,9 +176,7 @@ def test_given_a_retry_after_the_answers_were_deleted_then_the_ended_job_is_unch
 def test_given_missing_answers_for_a_running_job_then_finalize_fails_with_s3s_error(
     gateway: Gateway, gone: str
 ) -> None:
-    event = _stored_event(gateway, _own_keys())
-    tenant_id, job_id = event["tenant_id"], event["job_id"]
-    _seed(gateway, tenant_id, job_id, "RUNNING")
+    event, tenant_id, job_id = _job_with_answers(gateway, "RUNNING")
     gateway.runtime.client("s3").delete_object(
         Bucket=_bucket(gateway), Key=f"results/{tenant_id}/{job_id}/insights/0/entities.json"
     )
