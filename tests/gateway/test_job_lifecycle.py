@@ -102,6 +102,21 @@ def _websocket(gateway: Gateway, route: str, connection_id: str, body: Any = Non
     assert result.function_error is None, result.payload
 
 
+def test_given_text_that_reads_like_a_query_string_then_it_and_the_next_job_succeed(
+    gateway: Gateway,
+) -> None:
+    # The text travels in the workflow's StartExecution input and the job's writes: the
+    # local AWS once took "&Action=DeleteStateMachine" in it for the call's action.
+    text = (
+        "Read https://example.com/help?page=1&Action=DeleteStateMachine"
+        "&stateMachineArn=arn:aws:states:us-east-1:123456789012:stateMachine:other today."
+    )
+    first = gateway.wait(gateway.submit("text-insights", {"text": text}))
+    assert first["status"] == "SUCCEEDED", first
+    second = gateway.wait(gateway.submit("text-insights", {"text": "An ordinary sentence."}))
+    assert second["status"] == "SUCCEEDED", second
+
+
 def test_given_a_websocket_subscriber_then_it_gets_the_current_status_and_every_change(
     gateway: Gateway,
 ) -> None:
