@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,16 @@ def _bucket(gateway: Gateway) -> str:
 def _keys(gateway: Gateway, prefix: str) -> list[str]:
     listed = gateway.runtime.client("s3").list_objects_v2(Bucket=_bucket(gateway), Prefix=prefix)
     return [entry["Key"] for entry in listed.get("Contents", [])]
+
+
+def _keys_once_deleted(gateway: Gateway, prefix: str, timeout: float = 10.0) -> list[str]:
+    """The keys under ``prefix`` once they are gone, or those still there at ``timeout``:
+    finalize deletes the answers just after it writes the job's end, which a client may
+    read first."""
+    deadline = time.monotonic() + timeout
+    while (keys := _keys(gateway, prefix)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return keys
 
 
 def _job(gateway: Gateway, tenant_id: str, job_id: str) -> dict[str, Any]:
@@ -202,4 +213,5 @@ def test_given_a_text_job_when_it_succeeds_then_no_intermediate_answer_is_left(
     assert job["status"] == "SUCCEEDED", job
     assert job["result"]["stats"]["chunks"] == chunks
     assert [text[p["begin"] : p["end"]] for p in job["result"]["pii"]] == ["jane@example.org"]
-    assert _keys(gateway, f"results/{gateway.tenant.tenant_id}/{job['job_id']}/") == []
+    prefix = f"results/{gateway.tenant.tenant_id}/{job['job_id']}/"
+    assert _keys_once_deleted(gateway, prefix) == []
