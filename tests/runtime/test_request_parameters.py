@@ -81,6 +81,16 @@ def test_an_execution_input_naming_an_action_and_a_machine_starts_the_machine_it
     assert machines == {jobs, other}
 
 
+@pytest.mark.usefixtures("in_moto")
+def test_a_message_naming_an_action_on_its_queue_is_sent_and_the_queue_kept() -> None:
+    sqs = _client("sqs")
+    url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    body = f"done, see {LINK}&Action=DeleteQueue&QueueUrl={url}"
+    sqs.send_message(QueueUrl=url, MessageBody=body)
+    assert sqs.list_queues()["QueueUrls"] == [url]
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == body
+
+
 def test_a_form_body_without_its_content_type_is_still_read_as_a_query_string() -> None:
     # The Query protocol's body (botocore sends it as a form, which werkzeug reads; a
     # client that leaves the content type out reaches moto's fallback, as before).
