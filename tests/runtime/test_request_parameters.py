@@ -9,6 +9,8 @@ the text as it is.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import boto3
@@ -89,6 +91,37 @@ def test_a_message_naming_an_action_on_its_queue_is_sent_and_the_queue_kept() ->
     sqs.send_message(QueueUrl=url, MessageBody=body)
     assert sqs.list_queues()["QueueUrls"] == [url]
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == body
+
+
+#: Another process's SDK (what the AWS CLI sends): PutItem of an item naming an action, then
+#: what the table holds. In this process, clients skip signing and the endpoint's router
+#: needs the signature to tell DynamoDB from S3.
+REMOTE_PUT = """
+import json, sys
+import boto3
+url, table, text = sys.argv[1:]
+dynamodb = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="local", aws_secret_access_key="local")
+item = {"id": {"S": "served-link"}, "note": {"S": text}}
+dynamodb.put_item(TableName=table, Item=item)
+print(json.dumps({"tables": dynamodb.list_tables()["TableNames"],
+                  "item": dynamodb.get_item(TableName=table, Key={"id": item["id"]})["Item"]}))
+"""
+
+
+def test_an_item_naming_an_action_sent_to_the_served_endpoint_is_stored(app: LocalRuntime) -> None:
+    table = app.physical_id("ItemsTable")
+    text = LINK.replace("items", table)
+    completed = subprocess.run(
+        [sys.executable, "-c", REMOTE_PUT, app.serve_aws(), table, text],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(completed.stdout)
+    assert table in seen["tables"]
+    assert seen["item"] == {"id": {"S": "served-link"}, "note": {"S": text}}
 
 
 def test_a_form_body_without_its_content_type_is_still_read_as_a_query_string() -> None:
