@@ -83,3 +83,28 @@ def test_given_no_in_process_aws_when_a_request_is_made_then_it_is_signed() -> N
         dynamodb.list_tables()
     header = seen[0].decode() if isinstance(seen[0], bytes) else str(seen[0])
     assert header.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+
+
+def test_given_the_in_process_aws_when_a_client_has_another_endpoint_then_it_signs(
+    aws: None,
+) -> None:
+    # Its requests are real HTTP (the served endpoint, another emulator): moto's server tells
+    # DynamoDB from S3 by the signature's scope, and an unsigned ListTables came back as S3.
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        endpoint_url="http://127.0.0.1:9",
+    )
+    seen: list[bytes | str | None] = []
+
+    def record_and_stop(request: AWSPreparedRequest, **_: Any) -> Any:
+        seen.append(request.headers.get("Authorization"))
+        raise RuntimeError("stop before sending")
+
+    dynamodb.meta.events.register_first("before-send", record_and_stop)
+    with pytest.raises(RuntimeError, match="stop before sending"):
+        dynamodb.list_tables()
+    header = seen[0].decode() if isinstance(seen[0], bytes) else str(seen[0])
+    assert header.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")

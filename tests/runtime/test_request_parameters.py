@@ -94,8 +94,7 @@ def test_a_message_naming_an_action_on_its_queue_is_sent_and_the_queue_kept() ->
 
 
 #: Another process's SDK (what the AWS CLI sends): PutItem of an item naming an action, then
-#: what the table holds. In this process, clients skip signing and the endpoint's router
-#: needs the signature to tell DynamoDB from S3.
+#: what the table holds.
 REMOTE_PUT = """
 import json, sys
 import boto3

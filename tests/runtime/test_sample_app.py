@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto.dynamodb.models import dynamodb_backends
@@ -486,3 +487,16 @@ def test_given_the_aws_endpoint_when_another_process_starts_an_execution_then_it
     # The handler ran in this process: its per-function environment shows in the output.
     assert json.loads(seen["output"])["work"]["mode"] == "worker"
     assert _item(app, "remote")["status"] == {"S": "done"}  # type: ignore[index]
+
+
+def test_given_the_aws_endpoint_when_a_client_here_is_given_it_then_it_reaches_dynamodb(
+    app: LocalRuntime,
+) -> None:
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=app.serve_aws(),
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    assert app.physical_id("ItemsTable") in dynamodb.list_tables()["TableNames"]
