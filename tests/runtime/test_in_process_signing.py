@@ -64,32 +64,9 @@ def test_given_the_in_process_aws_when_s3_urls_are_presigned_then_they_are_signe
     assert s3.get_object(Bucket="uploads-bucket", Key="k")["Body"].read() == b"kept"
 
 
-def test_given_no_in_process_aws_when_a_request_is_made_then_it_is_signed() -> None:
-    dynamodb = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        endpoint_url="http://127.0.0.1:9",  # nothing listens: the request is only prepared
-    )
-    seen: list[bytes | str | None] = []
-
-    def record_and_stop(request: AWSPreparedRequest, **_: Any) -> Any:
-        seen.append(request.headers.get("Authorization"))
-        raise RuntimeError("stop before sending")
-
-    dynamodb.meta.events.register_first("before-send", record_and_stop)
-    with pytest.raises(RuntimeError, match="stop before sending"):
-        dynamodb.list_tables()
-    header = seen[0].decode() if isinstance(seen[0], bytes) else str(seen[0])
-    assert header.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
-
-
-def test_given_the_in_process_aws_when_a_client_has_another_endpoint_then_it_signs(
-    aws: None,
-) -> None:
-    # Its requests are real HTTP (the served endpoint, another emulator): moto's server tells
-    # DynamoDB from S3 by the signature's scope, and an unsigned ListTables came back as S3.
+def authorization_to_another_endpoint() -> str:
+    """The Authorization header a DynamoDB ListTables to a localhost endpoint would carry
+    (nothing listens there: the request is only prepared, then stopped)."""
     dynamodb = boto3.client(
         "dynamodb",
         region_name="us-east-1",
@@ -106,5 +83,20 @@ def test_given_the_in_process_aws_when_a_client_has_another_endpoint_then_it_sig
     dynamodb.meta.events.register_first("before-send", record_and_stop)
     with pytest.raises(RuntimeError, match="stop before sending"):
         dynamodb.list_tables()
-    header = seen[0].decode() if isinstance(seen[0], bytes) else str(seen[0])
-    assert header.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    return seen[0].decode() if isinstance(seen[0], bytes) else str(seen[0])
+
+
+def test_given_no_in_process_aws_when_a_request_is_made_then_it_is_signed() -> None:
+    assert authorization_to_another_endpoint().startswith(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+    )
+
+
+def test_given_the_in_process_aws_when_a_client_has_another_endpoint_then_it_signs(
+    aws: None,
+) -> None:
+    # Its requests are real HTTP (the served endpoint, another emulator): moto's server tells
+    # DynamoDB from S3 by the signature's scope, and an unsigned ListTables came back as S3.
+    assert authorization_to_another_endpoint().startswith(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+    )

@@ -75,21 +75,12 @@ def _body_as_query_string(body: Any, *args: Any, **kwargs: Any) -> list[tuple[An
     return parse_qsl(body, *args, **kwargs)
 
 
-def _invoke(inner: Any, response: LambdaResponse) -> Any:
-    """Invoke with the ``Qualifier`` of its URI's query string (or none)."""
-    qualifier = response.querystring.get("Qualifier")
-    original = response._get_param
-
-    def get_param(name: str, if_none: Any = None) -> Any:
-        if name == "qualifier":
-            return qualifier[0] if isinstance(qualifier, list) and qualifier else if_none
-        return original(name, if_none)
-
-    response._get_param = get_param  # type: ignore[method-assign]
-    try:
-        return inner(response)
-    finally:
-        del response._get_param
+def _get_param(inner: Any, response: LambdaResponse, name: str, if_none: Any = None) -> Any:
+    """Lower-case ``qualifier`` (Invoke's, alone) is the ``Qualifier`` query parameter."""
+    if name == "qualifier":
+        values = response.querystring.get("Qualifier")
+        return values[0] if isinstance(values, list) and values else if_none
+    return inner(response, name, if_none)
 
 
 FIXES: Final[list[Fix]] = [
@@ -116,6 +107,6 @@ FIXES: Final[list[Fix]] = [
         upstream_bug="LambdaResponse.invoke reads _get_param('qualifier'): lower case, so "
         "the query parameter is never found, and _get_param falls back to the event's own "
         "top-level 'qualifier' member.",
-        patches=[Wrap(LambdaResponse, "invoke", _invoke)],
+        patches=[Wrap(LambdaResponse, "_get_param", _get_param)],
     ),
 ]
