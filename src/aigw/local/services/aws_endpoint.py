@@ -2,21 +2,43 @@
 
 moto's threaded server serves the same backends the runtime deployed into, so another
 process sees the template's tables, buckets and executions; an execution started through
-the endpoint runs in this process, where the handlers are.
+the endpoint runs in this process, where the handlers are. Operations a local provider
+answers in-process are answered by it here too (:mod:`.served_providers`).
 """
 
 from __future__ import annotations
 
 import logging
 
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+from aigw.local.services.providers import registry
+from aigw.local.services.served_providers import ProviderAnswers
+
+
+class _Server(ThreadedMotoServer):
+    """moto's threaded server, with the local providers in front of its backends."""
+
+    def _server_entry(self) -> None:
+        app = ProviderAnswers(DomainDispatcherApplication(create_backend_app), registry)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class AwsEndpoint:
     """A moto server on ``host:port`` (port 0 picks a free one) until :meth:`stop`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server = _Server(ip_address=host, port=port, verbose=False)
         self.url = ""
 
     def start(self) -> str:
