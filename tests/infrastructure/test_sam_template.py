@@ -137,7 +137,7 @@ def test_given_the_template_when_transformed_offline_then_every_sam_resource_exp
     for logical_id in state_machines():
         machine = template.resources[logical_id]
         assert machine.type == "AWS::StepFunctions::StateMachine"
-        assert "DefinitionString" in machine.properties
+        assert "DefinitionS3Location" in machine.properties  # as `sam package` leaves it
     for logical_id in resources_of_type("AWS::Serverless::Function"):
         assert template.resources[logical_id].type == "AWS::Lambda::Function"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -94,3 +95,79 @@ def test_given_a_running_runtime_when_another_starts_then_it_is_refused(tmp_path
     path = _write(tmp_path, TEMPLATE_WITH_GLUE)
     with LocalRuntime(path), pytest.raises(RuntimeError, match="already running"):
         LocalRuntime(path).start()
+
+
+#: A definition file whose placeholders stand where numbers go, as public samples write them.
+WAIT_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  WaitSeconds: {Type: Number, Default: 2}
+Resources:
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionUri: %s
+      DefinitionSubstitutions:
+        WaitSeconds: !Ref WaitSeconds
+        Greeting: hello
+"""
+
+
+@pytest.mark.parametrize(
+    ("file_name", "text"),
+    [
+        (
+            "wait.asl.json",
+            '{"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": ${WaitSeconds},'
+            ' "Next": "Done"}, "Done": {"Type": "Pass", "Result": {"greeting": "${Greeting}"},'
+            ' "End": true}}}',
+        ),
+        (
+            "wait.asl.yaml",
+            "StartAt: Wait\nStates:\n  Wait:\n    Type: Wait\n    Seconds: ${WaitSeconds}\n"
+            "    Next: Done\n  Done:\n    Type: Pass\n    Result:\n      greeting: ${Greeting}\n"
+            "      at: 2026-01-01T00:00:00Z\n    End: true\n",
+        ),
+    ],
+)
+def test_given_a_definition_file_then_it_is_substituted_as_text_before_it_is_read(
+    tmp_path: Path, file_name: str, text: str
+) -> None:
+    # CloudFormation's handler substitutes the file's text, then reads JSON, else YAML: the
+    # wait is the number 2. Read first, the JSON failed to parse and the YAML waited "2", a
+    # string CreateStateMachine refuses.
+    (tmp_path / file_name).write_text(text)
+    template = _write(tmp_path, WAIT_TEMPLATE % file_name)
+
+    with LocalRuntime(template, time_scale=0.001) as runtime:
+        result = runtime.run("Machine", {})
+        described = runtime.client("stepfunctions").describe_state_machine(
+            stateMachineArn=runtime.physical_id("Machine")
+        )
+
+    assert result["status"] == "SUCCEEDED", result
+    definition = json.loads(described["definition"])
+    assert definition["States"]["Wait"]["Seconds"] == 2
+    assert json.loads(result["output"])["greeting"] == "hello"
+    if file_name.endswith(".yaml"):
+        # A timestamp stays the string it is written as.
+        assert definition["States"]["Done"]["Result"]["at"] == "2026-01-01T00:00:00Z"
+
+
+def test_given_a_definition_file_unreadable_once_substituted_then_deployment_names_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "broken.asl.json").write_text('{"StartAt": "A", "States": {${WaitSeconds}}')
+    template = _write(tmp_path, WAIT_TEMPLATE % "broken.asl.json")
+
+    with pytest.raises(DeploymentError, match=r"Machine: broken\.asl\.json .* neither JSON"):
+        LocalRuntime(template).start()
+
+
+def test_given_a_definition_in_s3_then_deployment_says_it_cannot_be_read_offline(
+    tmp_path: Path,
+) -> None:
+    template = _write(tmp_path, WAIT_TEMPLATE % "s3://artifacts-bucket/machine.asl.json")
+
+    with pytest.raises(DeploymentError, match=r"s3://artifacts-bucket/machine\.asl\.json"):
+        LocalRuntime(template).start()

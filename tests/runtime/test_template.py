@@ -12,6 +12,7 @@ from aigw.local.deploy.template import (
     CODE_BUCKET,
     TemplateError,
     load_template,
+    parse_definition,
     substitute_definition,
 )
 
@@ -141,7 +142,7 @@ def test_given_codeuri_that_does_not_exist_when_loaded_then_error_names_resource
         ),
     ],
 )
-def test_given_definition_uri_when_loaded_then_definition_is_inlined_with_its_substitutions(
+def test_given_definition_uri_when_loaded_then_its_file_is_packaged_with_its_substitutions(
     tmp_path: Path, file_name: str, text: str
 ) -> None:
     write(tmp_path, f"statemachines/{file_name}", text)
@@ -164,9 +165,12 @@ def test_given_definition_uri_when_loaded_then_definition_is_inlined_with_its_su
 
     props = loaded.resources["Flow"].properties
     assert "DefinitionUri" not in props
-    definition = loaded.resolve(props["DefinitionString"], FakeLookup())
+    # As `sam package` uploads it: the translator points DefinitionS3Location at the file.
+    location = props["DefinitionS3Location"]
+    path = loaded.local_path_for_code(location["Bucket"], location["Key"])
+    assert path == tmp_path / "statemachines" / file_name
     substitutions = loaded.resolve(props["DefinitionSubstitutions"], FakeLookup())
-    asl = json.loads(substitute_definition(definition, substitutions))
+    asl = parse_definition(substitute_definition(path.read_text(), substitutions))
     resource = asl["States"]["Call"]["Resource"]
     assert resource == "arn:aws:lambda:eu-west-1:123456789012:function:chat"
 

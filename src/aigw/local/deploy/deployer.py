@@ -22,7 +22,12 @@ from typing import Any
 
 import boto3
 
-from aigw.local.deploy.template import CfnTemplate, TemplateError, substitute_definition
+from aigw.local.deploy.template import (
+    CfnTemplate,
+    TemplateError,
+    parse_definition,
+    substitute_definition,
+)
 from aigw.local.events.destinations import (
     Destinations,
     async_failure_record,
@@ -868,23 +873,45 @@ class Deployer:
         self, logical_id: str, props: dict[str, Any]
     ) -> DeployedResource:
         name = self._name(logical_id, props.get("StateMachineName"))
-        if "DefinitionString" in props:
-            definition = props["DefinitionString"]
-        elif "Definition" in props:
-            definition = json.dumps(props["Definition"])
-        else:
-            raise DeploymentError(
-                f"{logical_id}: no Definition, DefinitionString or DefinitionUri to run"
-            )
         substitutions = {
             key: value if isinstance(value, str) else json.dumps(value)
             for key, value in props.get("DefinitionSubstitutions", {}).items()
         }
-        definition = substitute_definition(definition, substitutions)
-        try:
-            json.loads(definition)
-        except json.JSONDecodeError as error:
-            raise DeploymentError(f"{logical_id}: definition is not valid JSON: {error}") from error
+        if "DefinitionS3Location" in props:
+            # A definition file: substituted as text, then read as JSON or else YAML, as
+            # CloudFormation's handler does (so `Seconds: ${Wait}` is a number).
+            location = props["DefinitionS3Location"]
+            bucket, key = location.get("Bucket"), location.get("Key")
+            try:
+                path = self.template.local_path_for_code(bucket, key)
+            except TemplateError:
+                raise DeploymentError(
+                    f"{logical_id}: its definition is in s3://{bucket}/{key}, which cannot be "
+                    "read offline; give DefinitionUri the local file instead"
+                ) from None
+            text = substitute_definition(path.read_text(), substitutions)
+            try:
+                definition = json.dumps(parse_definition(text))
+            except ValueError as error:
+                raise DeploymentError(
+                    f"{logical_id}: {path.name} with its substitutions is {error}"
+                ) from None
+        else:
+            if "DefinitionString" in props:
+                definition = props["DefinitionString"]
+            elif "Definition" in props:
+                definition = json.dumps(props["Definition"])
+            else:
+                raise DeploymentError(
+                    f"{logical_id}: no Definition, DefinitionString or DefinitionS3Location"
+                )
+            definition = substitute_definition(definition, substitutions)
+            try:
+                json.loads(definition)
+            except json.JSONDecodeError as error:
+                raise DeploymentError(
+                    f"{logical_id}: definition is not valid JSON: {error}"
+                ) from error
         arn = self.client("stepfunctions").create_state_machine(
             name=name,
             definition=definition,

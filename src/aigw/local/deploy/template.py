@@ -383,6 +383,21 @@ def _read_document(path: Path) -> Any:
     return json.loads(path.read_text()) if path.suffix == ".json" else parse_yaml(path.read_text())
 
 
+def parse_definition(text: str) -> Any:
+    """A definition file's text, once substituted, as Step Functions' CloudFormation handler
+    reads it: JSON, else YAML. Raises ValueError saying why neither reads it."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as not_json:
+        try:
+            document = parse_yaml(text)  # timestamps stay the strings they are written as
+        except yaml.YAMLError as not_yaml:
+            raise ValueError(f"neither JSON ({not_json}) nor YAML ({not_yaml})") from None
+        if not isinstance(document, dict):
+            raise ValueError(f"neither JSON ({not_json}) nor a YAML mapping") from None
+        return document
+
+
 def _local_path(base_dir: Path, location: Any, where: str) -> Path:
     if not isinstance(location, str):
         raise TemplateError(f"{where}: expected a local path, got {location!r}")
@@ -415,8 +430,9 @@ def _inline_includes(node: Any, base_dir: Path, where: str) -> Any:
 def _package_local_paths(template: dict[str, Any], base_dir: Path) -> dict[str, Path]:
     """Rewrite local code paths to S3 locations, as ``sam package`` does; return key -> path.
 
-    State machine definitions are inlined rather than uploaded, so the translator emits a
-    DefinitionString the deployer can substitute without reading S3.
+    A state machine's DefinitionUri file is "uploaded" too: the translator then emits a
+    DefinitionS3Location, whose file the deployer reads as text and substitutes before
+    parsing it, as CloudFormation does.
     """
     targets = [("Globals.Function", (template.get("Globals") or {}).get("Function"), "CodeUri")]
     for logical_id, spec in template["Resources"].items():
@@ -426,11 +442,7 @@ def _package_local_paths(template: dict[str, Any], base_dir: Path) -> dict[str, 
         elif spec.get("Type") == "AWS::Serverless::LayerVersion":
             targets.append((logical_id, properties, "ContentUri"))
         elif spec.get("Type") == "AWS::Serverless::StateMachine":
-            uri = properties.get("DefinitionUri")
-            if isinstance(uri, str) and not uri.startswith("s3://"):
-                where = f"{logical_id}.DefinitionUri"
-                properties["Definition"] = _read_document(_local_path(base_dir, uri, where))
-                del properties["DefinitionUri"]
+            targets.append((logical_id, properties, "DefinitionUri"))
     code_paths: dict[str, Path] = {}
     for where, properties, name in targets:
         uri = (properties or {}).get(name)
