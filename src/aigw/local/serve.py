@@ -12,13 +12,22 @@ from aigw.local.runtime import LocalRuntime
 from aigw.local.state import StateStore
 
 
+def _protocol(properties: dict) -> str | None:
+    """An API Gateway v2 API's protocol. ``ProtocolType`` is required unless the API is
+    imported from an OpenAPI ``Body`` or ``BodyS3Location``, which only HTTP APIs can be (what
+    SAM's ``AWS::Serverless::HttpApi`` with a ``DefinitionBody`` becomes)."""
+    if "ProtocolType" in properties:
+        return properties["ProtocolType"]
+    return "HTTP" if "Body" in properties or "BodyS3Location" in properties else None
+
+
 def _of_type(runtime: LocalRuntime, rtype: str, protocol: str | None = None) -> list[str]:
     assert runtime.template is not None
     return [
         logical_id
         for logical_id, resource in runtime.template.resources.items()
         if resource.type == rtype
-        and (protocol is None or (resource.properties or {}).get("ProtocolType") == protocol)
+        and (protocol is None or _protocol(resource.properties or {}) == protocol)
     ]
 
 
