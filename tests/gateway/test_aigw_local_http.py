@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from aigw.local_gateway.testing import aigw_local, wait_for_job
@@ -178,4 +179,38 @@ def test_given_a_malformed_parameter_when_aigw_local_starts_then_it_says_why_and
 
     assert finished.returncode == 2
     assert "--parameter wants NAME=VALUE, not 'Rate'" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # A folded Description whose text is not indented: a mistake public samples make.
+        (
+            "Description: >\nan app\nwith: words\nResources:\n  T: {Type: AWS::SNS::Topic}\n",
+            "is not valid YAML: while scanning a simple key (line 2, column 1): "
+            "could not find expected ':' (line 3, column 1)",
+        ),
+        (
+            "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"
+            "    Properties: {TopicName: !Ref Nowhere}\n",
+            "Nowhere",
+        ),
+    ],
+)
+def test_given_a_broken_template_when_aigw_local_starts_then_it_says_why_and_exits_2(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(text)
+    finished = subprocess.run(
+        [sys.executable, "-m", "aigw", "local", "--template", str(template), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr.startswith("aigw local: "), finished.stderr
+    assert said in finished.stderr
     assert "Traceback" not in finished.stderr

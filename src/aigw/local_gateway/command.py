@@ -22,6 +22,8 @@ import warnings
 from contextlib import ExitStack
 from pathlib import Path
 
+from aigw.local.deploy.deployer import DeploymentError
+from aigw.local.deploy.template import TemplateError
 from aigw.local.runtime import DEFAULT_ADMISSION_LIMIT, LocalRuntime
 from aigw.local.serve import LocalServer
 from aigw.local.state import StateError, StateStore
@@ -165,12 +167,18 @@ def run(args: argparse.Namespace) -> int:
     if args.max_running_executions < 1:
         print("aigw local: --max-running-executions must be at least 1", file=sys.stderr)
         return 2
-    with (
-        LocalRuntime(
-            template, parameters=parameters, max_running_executions=args.max_running_executions
-        ) as runtime,
-        ExitStack() as providers,
-    ):
+    runtime = LocalRuntime(
+        template, parameters=parameters, max_running_executions=args.max_running_executions
+    )
+    try:
+        runtime.start()
+    except (TemplateError, DeploymentError) as error:
+        # The template's own mistake (YAML that does not parse, a reference to nothing, a
+        # definition that does not read): said in one line, as sam validate would.
+        print(f"aigw local: {error}", file=sys.stderr)
+        return 2
+    with ExitStack() as providers:
+        providers.callback(runtime.stop)
         if args.providers == "default":
             # Model servers (SageMaker) stop with the gateway.
             providers.enter_context(install_default_providers(runtime.providers))

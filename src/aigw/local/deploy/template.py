@@ -354,7 +354,7 @@ def load_template(
     path = Path(path).resolve()
     if not path.is_file():
         raise TemplateError(f"template not found: {path}")
-    template = parse_yaml(path.read_text())
+    template = _read_document(path, json_suffix=False)
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise TemplateError(f"{path} is not a CloudFormation template: it has no Resources")
     base_dir = path.parent
@@ -379,8 +379,26 @@ def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _read_document(path: Path) -> Any:
-    return json.loads(path.read_text()) if path.suffix == ".json" else parse_yaml(path.read_text())
+def _read_document(path: Path, *, json_suffix: bool = True) -> Any:
+    """A template or an included file, parsed; a file that does not parse is a TemplateError
+    saying where (the template itself is YAML, of which JSON is a subset)."""
+    text = path.read_text()
+    if json_suffix and path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise TemplateError(f"{path} is not valid JSON: {error}") from None
+    try:
+        return parse_yaml(text)
+    except yaml.YAMLError as error:
+        parts = []
+        for text_of, mark_of in (("context", "context_mark"), ("problem", "problem_mark")):
+            said, mark = getattr(error, text_of, None), getattr(error, mark_of, None)
+            if said:
+                at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+                parts.append(f"{said}{at}")
+        problem = ": ".join(parts) or str(error)
+        raise TemplateError(f"{path} is not valid YAML: {problem}") from None
 
 
 def parse_definition(text: str) -> Any:
