@@ -3,7 +3,7 @@
 An ``aws`` integration whose ``uri`` is ``arn:aws:apigateway:<region>:<service>:action/<Action>``
 renders the request template of the request's content type (Velocity, as API Gateway does:
 ``$input``, ``$util``, ``$context``, ``$stageVariables``), calls the action with the
-rendered JSON as its parameters, picks the integration response whose ``selectionPattern``
+rendered JSON as its parameters, picks the integration response whose status pattern
 matches the service's HTTP status (else ``default``), and renders its response template
 over the service's answer (the answer as is without one). This is what SAM's
 ``Events: Api`` on a state machine generates (StartExecution), and what hand-written APIs
@@ -210,10 +210,16 @@ def call_action(action: ServiceAction, body: str, call: ServiceCall) -> tuple[in
 
 
 def pick_response(responses: Mapping[str, Any], status: int) -> dict[str, Any]:
-    """The integration response for a service status: the first whose selectionPattern
-    matches it, else ``default``."""
+    """The integration response for a service status: the first whose status pattern
+    matches it, else ``default``. In OpenAPI the pattern is the response's key (a status
+    code or a regular expression); a ``selectionPattern`` member, if given, is used instead."""
     for key, spec in responses.items():
-        pattern = (spec or {}).get("selectionPattern")
-        if key != "default" and pattern and re.fullmatch(pattern, str(status)):
-            return spec
+        if key == "default":
+            continue
+        pattern = (spec or {}).get("selectionPattern") or key
+        try:
+            if re.fullmatch(pattern, str(status)):
+                return spec
+        except re.error:
+            continue
     return dict(responses.get("default") or {"statusCode": "200"})
