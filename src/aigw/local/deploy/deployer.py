@@ -803,6 +803,26 @@ class Deployer:
             logical_id, "AWS::Events::EventBus", name, {"Arn": arn, "Name": name}
         )
 
+    def _create_scheduler_schedulegroup(
+        self, logical_id: str, props: dict[str, Any]
+    ) -> DeployedResource:
+        # Ref is the group's name; schedules a workflow or a handler creates go into it.
+        name = self._name(logical_id, props.get("Name"))[:64]
+        scheduler = self.client("scheduler")
+        arn = scheduler.create_schedule_group(Name=name)["ScheduleGroupArn"]
+        group = scheduler.get_schedule_group(Name=name)
+        return DeployedResource(
+            logical_id,
+            "AWS::Scheduler::ScheduleGroup",
+            name,
+            {
+                "Arn": arn,
+                "CreationDate": group["CreationDate"].isoformat(),
+                "LastModificationDate": group["LastModificationDate"].isoformat(),
+                "State": group["State"],
+            },
+        )
+
     def _create_scheduler_schedule(
         self, logical_id: str, props: dict[str, Any]
     ) -> DeployedResource:

@@ -48,6 +48,7 @@ from aigw.local.engine import (
     request_parameters,
     retention,
     s3_objects,
+    scheduler_groups,
     service_time,
     stop_execution,
     stop_wins,
@@ -117,6 +118,7 @@ FIXES: Final[list[Fix]] = [
     *admission.FIXES,
     *api_errors.FIXES,
     *stopped_timeouts.FIXES,
+    *scheduler_groups.FIXES,
 ]
 
 _fixes_lock = threading.RLock()
