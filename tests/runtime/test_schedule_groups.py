@@ -87,6 +87,7 @@ def test_a_schedule_in_a_missing_group_is_resource_not_found(runtime: LocalRunti
     assert error["Cause"].startswith("Schedule group nowhere does not exist. (Service: Scheduler,")
 
 
+@pytest.mark.canary
 @mock_aws
 def test_canary_moto_answers_a_missing_group_with_a_server_error() -> None:
     scheduler = boto3.client(
