@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aigw.local.apis.rest_api import Request
 from aigw.local.runtime import LocalRuntime
 
@@ -79,3 +81,16 @@ def test_the_integration_response_is_chosen_by_its_key_as_a_status_pattern(
     assert found == (200, {"hello": "world"})
     # A machine that does not exist is a 400 from Step Functions, matching "4\d{2}".
     assert missing == (404, {"missing": "StateMachineDoesNotExist"})
+
+
+def test_an_integration_uri_left_unsubstituted_is_refused_saying_so(tmp_path: Path) -> None:
+    # A public sample writes the URI without !Sub: nothing substitutes ${AWS::Region}.
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        TEMPLATE.replace("uri: !Sub arn:aws:apigateway:", "uri: arn:aws:apigateway:")
+    )
+    with (
+        pytest.raises(Exception, match=r"still holds a \$\{\.\.\.\} placeholder; write it as !Sub"),
+        LocalRuntime(template, time_scale=0.001) as runtime,
+    ):
+        runtime.api("Api")

@@ -50,6 +50,13 @@ def service_action(uri: Any, where: str) -> ServiceAction:
     import botocore.session
 
     match = _ACTION_URI.match(uri) if isinstance(uri, str) else None
+    if match is None and isinstance(uri, str) and "${" in uri:
+        # A template mistake public samples make: the URI is not in an Fn::Sub, so nothing
+        # substituted it (API Gateway refuses such a URI too).
+        raise IntegrationError(
+            f"{where}: {uri!r} still holds a ${{...}} placeholder; write it as !Sub (Fn::Sub) "
+            "so that CloudFormation substitutes it"
+        )
     if match is None:
         raise IntegrationError(
             f"{where}: {uri!r} is not an AWS service action URI (arn:aws:apigateway:"
