@@ -13,7 +13,8 @@ invocation at a time over a pair of pipes. A worker serves invocation after invo
   environment (no download, so it works offline, and the version aigw is tested with).
 - Its environment: the function's, plus ``AWS_ENDPOINT_URL`` (the runtime's AWS endpoint,
   so its AWS calls reach the same in-process AWS and local providers) and dummy
-  credentials, as Lambda gives a function its role's.
+  credentials, as Lambda gives a function its role's. Its @connections calls go to that
+  endpoint too, whatever URL their client was given (``worker_main.SdkHooks``).
 - Its errors: as in-process functions report them (``errorType`` the exception's class,
   ``Runtime.ImportModuleError``, ``Runtime.HandlerNotFound``, ``Runtime.MarshalError``).
   Unlike in-process functions its ``Timeout`` is enforced: the worker is stopped and the

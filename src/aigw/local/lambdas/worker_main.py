@@ -39,6 +39,40 @@ class RuntimeSdk(importlib.abc.MetaPathFinder):
         return None
 
 
+def _connections_to_runtime(request, **_):
+    """An @connections call goes to the runtime's AWS endpoint, which answers it from the
+    live WebSocket server. Its client is given the API's own URL (``https://<domainName>/
+    <stage>``), which only API Gateway serves; in-process, the same call is answered before
+    any request is sent."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        _, _, rest = request.url.partition("://")
+        _, slash, path = rest.partition("/")
+        request.url = endpoint.rstrip("/") + slash + path
+
+
+class SdkHooks(importlib.abc.MetaPathFinder):
+    """Once the SDK's ``botocore.handlers`` is imported (only if the function uses it), its
+    built-in handlers, which every session and client is given, include
+    :func:`_connections_to_runtime`."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "botocore.handlers":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            hook = ("request-created.apigatewaymanagementapi", _connections_to_runtime)
+            module.BUILTIN_HANDLERS.append(hook)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 class LambdaContext:
     """The context object Lambda passes to a Python handler."""
 
@@ -68,6 +102,7 @@ def _init(config):
     for directory in reversed([config["code_dir"], *config["layer_dirs"]]):
         sys.path.insert(0, directory)
     sys.meta_path.append(RuntimeSdk(config["sdk"]))
+    sys.meta_path.insert(0, SdkHooks())
     module_name, _, handler_name = config["handler"].rpartition(".")
     try:
         module = importlib.import_module(module_name)
