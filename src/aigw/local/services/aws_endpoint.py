@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+from moto.moto_server import threaded_moto_server
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
@@ -26,9 +22,16 @@ class _Server(ThreadedMotoServer):
     """moto's threaded server, with the local providers in front of its backends."""
 
     def _server_entry(self) -> None:
-        app = ProviderAnswers(DomainDispatcherApplication(create_backend_app), registry)
+        # Looked up on moto's module when the server starts, as moto's own entry does, so
+        # the engine fixes that replace them there apply (reference_cycles: the backend app).
+        moto = threaded_moto_server
+        backends = moto.DomainDispatcherApplication(moto.create_backend_app)
         self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            self._ip_address,
+            self._port,
+            ProviderAnswers(backends, registry),
+            True,
+            request_handler=moto.MotoRequestHandler,
         )
         self._server_ready_event.set()
         self._server.serve_forever()

@@ -145,7 +145,8 @@ class ProviderAnswers:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        request = Request(environ)
+        # Not stored in its own environ (a cycle per request for the collector to find).
+        request = Request(environ, populate_request=False)
         found = self._operation(request)
         if found is None:
             return self.app(environ, start_response)
