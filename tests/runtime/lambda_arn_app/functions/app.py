@@ -1,0 +1,10 @@
+class PaymentDeclined(Exception):
+    pass
+
+
+def accept(event, context):
+    return {"charged": True}
+
+
+def decline(event, context):
+    raise PaymentDeclined("card expired")
