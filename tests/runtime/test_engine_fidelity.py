@@ -409,3 +409,73 @@ def test_canary_a_stopped_executions_timeout_pushes_nothing() -> None:
             env = _StoppedEnvironment()
             component.eval(env)
             assert env.stack.pop() == {"ExecutionArn": "the task's input"}
+
+
+def _quorum(rule: dict[str, Any]) -> dict[str, Any]:
+    """A Choice after a Pass that replaces the state's input with {"count": 3, "owner": "ann"},
+    so a `$$.Execution.Input` operand can only be read from the context object."""
+    return {
+        "StartAt": "Count",
+        "States": {
+            "Count": {
+                "Type": "Pass",
+                "Parameters": {"count": 3, "owner": "ann", "needed.$": "$.needed"},
+                "Next": "Check",
+            },
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{**rule, "Next": "Met"}],
+                "Default": "NotMet",
+            },
+            "Met": {"Type": "Succeed"},
+            "NotMet": {"Type": "Fail", "Error": "NotMet"},
+        },
+    }
+
+
+QUORUM = {"Variable": "$.count", "NumericGreaterThanEqualsPath": "$$.Execution.Input.quorum"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "execution_input", "met"),
+    [
+        (QUORUM, {"quorum": 2, "needed": 0}, True),
+        (QUORUM, {"quorum": 5, "needed": 0}, False),
+        (
+            {"Variable": "$.owner", "StringEqualsPath": "$$.Execution.Input.owner"},
+            {"owner": "ann", "needed": 0},
+            True,
+        ),
+        (
+            {"Variable": "$.owner", "StringEqualsPath": "$$.Execution.Input.owner"},
+            {"owner": "bob", "needed": 0},
+            False,
+        ),
+        # A `$.` operand is still read from the state's input.
+        ({"Variable": "$.count", "NumericLessThanPath": "$.needed"}, {"needed": 4}, True),
+        ({"Variable": "$.count", "NumericLessThanPath": "$.needed"}, {"needed": 3}, False),
+    ],
+    ids=["numeric-met", "numeric-not-met", "string-met", "string-not-met", "input", "input-not"],
+)
+def test_a_choice_path_operand_starting_with_two_dollars_is_read_from_the_context_object(
+    rule: dict[str, Any], execution_input: dict[str, Any], met: bool
+) -> None:
+    """Given a Choice rule whose *Path operand is `$$.Execution.Input.…` (a reference path
+    into the context object, as the Amazon States Language allows), then the rule compares
+    with the execution's input and the Choice takes its branch or the Default, as on AWS."""
+    described = run(_quorum(rule), execution_input)
+
+    if met:
+        assert described["status"] == "SUCCEEDED", described
+    else:
+        assert (described["status"], described.get("error")) == ("FAILED", "NotMet"), described
+
+
+@pytest.mark.canary
+def test_canary_a_choice_path_operand_into_the_context_object_is_a_runtime_error() -> None:
+    """If this fails, moto fixed it upstream: delete fix
+    choice-path-operands-from-the-context-object."""
+    with engine_fixes_reverted("choice-path-operands-from-the-context-object"):
+        described = run(_quorum(QUORUM), {"quorum": 2, "needed": 0})
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert "JsonPathParserError" in described["cause"]
