@@ -41,6 +41,7 @@ from aigw.local.engine import (
     error_names,
     execution_history,
     in_process_requests,
+    jsonata,
     jsonpath,
     lambda_errors,
     moto_dispatch,
@@ -83,6 +84,7 @@ __all__ = [
 
 FIXES: Final[list[Fix]] = [
     *jsonpath.FIXES,
+    *jsonata.FIXES,
     *unnamed_execution.FIXES,
     *nested_executions.FIXES,
     *aws_sdk.FIXES,
