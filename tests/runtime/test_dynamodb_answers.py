@@ -1,7 +1,12 @@
 """What DynamoDB answers that moto answered otherwise: ConsumedCapacity and
-ItemCollectionMetrics only when asked (engine fix ``dynamodb-capacity-only-when-asked``).
+ItemCollectionMetrics only when asked (engine fix ``dynamodb-capacity-only-when-asked``), and a
+plain value where an AttributeValue belongs refused as a 400 SerializationException (engine
+fixes ``dynamodb-malformed-attribute-value-refused`` and
+``dynamodb-task-parameters-sent-as-written``).
 
-Seen by users: a ``dynamodb:updateItem`` task's result carried ConsumedCapacity.
+Seen by users: a ``dynamodb:updateItem`` task's result carried ConsumedCapacity; another
+process's PutItem of ``{"id": "abc"}`` got an HTML 500 from the served endpoint and a
+``dynamodb:putItem`` task failed with a Python message.
 """
 
 from __future__ import annotations
@@ -15,8 +20,18 @@ from typing import Any
 
 import botocore.session
 import pytest
+from moto.core.parse import JSONParser
 
+from aigw.local.aws_errors import (
+    DYNAMODB_OPTIMIZED_PREFIX,
+    error_facts,
+    optimized_error_names,
+)
 from aigw.local.engine import engine_fixes_reverted
+from aigw.local.engine.dynamodb_attribute_values import (
+    UNEXPECTED_VALUE,
+    UNRECOGNIZED_COLLECTION,
+)
 from aigw.local.runtime import LocalRuntime
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -222,3 +237,152 @@ def test_canary_moto_answers_capacity_and_metrics_unasked() -> None:
     assert batch["ConsumedCapacity"] and batch["ItemCollectionMetrics"] == {}
     assert read["ConsumedCapacity"] == [{"TableName": "t", "CapacityUnits": 1.0}]
     assert transact["ConsumedCapacity"] == [] and transact["ItemCollectionMetrics"] == {}
+
+
+# --- a plain value where an AttributeValue belongs ----------------------------------------
+
+
+def test_the_model_takes_an_item_as_a_map_of_attribute_value_structures() -> None:
+    model = _model()
+    for operation, member in [
+        ("PutItem", "Item"),
+        ("UpdateItem", "Key"),
+        ("DeleteItem", "Key"),
+        ("GetItem", "Key"),
+        ("UpdateItem", "ExpressionAttributeValues"),
+    ]:
+        shape = model.operation_model(operation).input_shape.members[member]
+        assert shape.type_name == "map"
+        assert shape.value.name == "AttributeValue" and shape.value.type_name == "structure"
+    # SerializationException is no modeled error: DynamoDB answers it before any operation.
+    assert "SerializationException" not in {
+        s.name for s in model.operation_model("PutItem").error_shapes
+    }
+    facts = error_facts("dynamodb", "PutItem", "SerializationException")
+    assert (facts.status, facts.kind, facts.modeled) == (400, "client", False)
+    assert f"{DYNAMODB_OPTIMIZED_PREFIX}.SerializationException" in optimized_error_names(
+        DYNAMODB_OPTIMIZED_PREFIX, "SerializationException"
+    )
+
+
+def test_botocore_reads_dynamodb_s_serialization_exception_as_its_code() -> None:
+    # What DynamoDB sends (JuliaCloud/AWSSDK.jl#11): the Coral type, the text as "Message".
+    from botocore.parsers import JSONParser as BotocoreJSONParser
+
+    parsed = BotocoreJSONParser().parse(
+        {
+            "status_code": 400,
+            "headers": {"x-amzn-requestid": "R"},
+            "body": json.dumps(
+                {
+                    "__type": "com.amazon.coral.service#SerializationException",
+                    "Message": UNEXPECTED_VALUE,
+                }
+            ).encode(),
+        },
+        _model().operation_model("PutItem").output_shape,
+    )
+    assert parsed["Error"] == {"Code": "SerializationException", "Message": UNEXPECTED_VALUE}
+
+
+#: A hand-written PutItem body sent over HTTP (what the AWS CLI with a JSON body or any HTTP
+#: client can send: botocore would refuse it client-side).
+REMOTE_RAW_PUT = """
+import json, sys, urllib.error, urllib.request
+url, table, value = sys.argv[1:]
+body = {"TableName": table, "Item": {"id": json.loads(value)}}
+request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={
+    "X-Amz-Target": "DynamoDB_20120810.PutItem",
+    "Content-Type": "application/x-amz-json-1.0",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=local/20240101/us-east-1/dynamodb/aws4_request,"
+                     " SignedHeaders=host, Signature=0"})
+try:
+    answer = urllib.request.urlopen(request)
+    print(json.dumps({"status": answer.status, "body": answer.read().decode()}))
+except urllib.error.HTTPError as error:
+    print(json.dumps({"status": error.code, "type": error.headers.get("Content-Type"),
+                      "request_id": error.headers.get("x-amzn-RequestId"),
+                      "body": error.read().decode()}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [('"abc"', UNEXPECTED_VALUE), ("12", UNEXPECTED_VALUE), ('["abc"]', UNRECOGNIZED_COLLECTION)],
+)
+def test_a_plain_value_sent_to_the_served_endpoint_is_a_400_serialization_exception(
+    app: LocalRuntime, value: str, message: str
+) -> None:
+    table = app.physical_id("ItemsTable")
+    completed = subprocess.run(
+        [sys.executable, "-c", REMOTE_RAW_PUT, app.serve_aws(), table, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer = json.loads(completed.stdout)
+    assert answer["status"] == 400, answer
+    assert answer["type"] == "application/x-amz-json-1.0"
+    assert answer["request_id"]
+    assert json.loads(answer["body"]) == {
+        "__type": "com.amazon.coral.service#SerializationException",
+        "Message": message,
+    }
+
+
+def _plain_put_machine(app: LocalRuntime) -> str:
+    put = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": app.physical_id("ItemsTable"), "Item": {"id.$": "$.id"}},
+        "End": True,
+    }
+    return _machine(app, {"Put": put}, "Put")
+
+
+def test_a_put_item_task_with_a_plain_value_fails_with_dynamodb_s_error(
+    app: LocalRuntime,
+) -> None:
+    described = app.run(_plain_put_machine(app), {"id": "12345"}, timeout=30)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "DynamoDB.SerializationException"
+    assert described["cause"].startswith(
+        f"{UNEXPECTED_VALUE} (Service: AmazonDynamoDBv2; Status Code: 400; "
+        "Error Code: SerializationException; Request ID: "
+    )
+    table = app.client("dynamodb")
+    key = {"id": {"S": "12345"}}
+    assert "Item" not in table.get_item(TableName=app.physical_id("ItemsTable"), Key=key)
+
+
+@pytest.mark.canary
+def test_canary_a_put_item_task_with_a_plain_value_fails_with_a_python_message(
+    app: LocalRuntime,
+) -> None:
+    with engine_fixes_reverted("dynamodb-task-parameters-sent-as-written"):
+        described = app.run(_plain_put_machine(app), {"id": "12345"}, timeout=30)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "DynamoDB.AmazonDynamoDBException"
+    assert described["cause"] == "'str' object has no attribute 'items'"
+
+
+@pytest.mark.canary
+def test_canary_moto_s_parser_reads_a_plain_attribute_value_as_a_structure() -> None:
+    parser = JSONParser(_model().operation_model("PutItem"))
+    request = {
+        "method": "POST",
+        "values": {},
+        "headers": {},
+        "body": json.dumps({"TableName": "t", "Item": {"id": "abc"}}).encode(),
+        "url_path": "/",
+        "url_params": {},
+    }
+    with (
+        engine_fixes_reverted(
+            "dynamodb-malformed-attribute-value-refused",
+            "dynamodb-attribute-values-parsed-directly",
+        ),
+        pytest.raises(AttributeError, match="'str' object has no attribute 'get'"),
+    ):
+        parser.parse(request)

@@ -87,7 +87,13 @@ COMMON_ERRORS: dict[str, CommonError] = {
 #: not list: S3's own codes ("List of error codes", https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html),
 #: among them the 403 ``AccessDenied`` a GetObject of a missing key answers a caller without
 #: ``s3:ListBucket`` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+#: DynamoDB's ``SerializationException`` (400): a request whose JSON does not fit the
+#: operation's input, such as a plain value where an ``AttributeValue`` map belongs ("Unexpected
+#: value type in payload"), as DynamoDB answered a PutItem of ``{"psd_segid": "45"}``
+#: (https://github.com/JuliaCloud/AWSSDK.jl/issues/11) and as dynalite's tests, written against
+#: DynamoDB, expect (https://github.com/architect/dynalite, test/helpers.js, ``ValueStruct``).
 SERVICE_ERRORS: dict[str, dict[str, CommonError]] = {
+    "dynamodb": {"SerializationException": CommonError(400, "client")},
     "s3": {
         "AccessDenied": CommonError(403, "client"),
         "InternalError": CommonError(500, "server"),
