@@ -479,3 +479,30 @@ def test_canary_a_choice_path_operand_into_the_context_object_is_a_runtime_error
         described = run(_quorum(QUORUM), {"quorum": 2, "needed": 0})
     assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
     assert "JsonPathParserError" in described["cause"]
+
+
+def _returning(result: Any) -> dict[str, Any]:
+    return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": True}}}
+
+
+@pytest.mark.parametrize(
+    ("result", "text"),
+    [("lit", '"lit"'), (None, "null"), (5, "5"), (True, "true"), ({"a": [1]}, '{"a":[1]}')],
+)
+def test_an_executions_output_is_described_as_json_text(result: Any, text: str) -> None:
+    described = run(_returning(result))
+
+    assert described["status"] == "SUCCEEDED"
+    # botocore: "The JSON output data of the execution": a client json.loads it.
+    assert described["output"] == text
+    assert json.loads(described["output"]) == result
+
+
+@pytest.mark.canary
+def test_canary_a_string_output_is_described_unquoted_and_a_null_not_at_all() -> None:
+    with engine_fixes_reverted("execution-output-json-text"):
+        text = run(_returning("lit"))
+        null = run(_returning(None))
+
+    assert text["output"] == "lit"
+    assert "output" not in null

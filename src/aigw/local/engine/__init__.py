@@ -42,6 +42,7 @@ from aigw.local.engine import (
     engine_threads,
     error_names,
     execution_history,
+    execution_output,
     in_process_requests,
     jsonata,
     jsonpath,
@@ -116,6 +117,7 @@ FIXES: Final[list[Fix]] = [
     *context_object.FIXES,
     *choice_paths.FIXES,
     *execution_history.FIXES,
+    *execution_output.FIXES,
     *stop_execution.FIXES,
     *api_gateway_invoke.FIXES,
     # Before the thresholds: they wrap the batching, so they count items, not batches.
