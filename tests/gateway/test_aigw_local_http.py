@@ -196,6 +196,18 @@ def test_given_a_malformed_parameter_when_aigw_local_starts_then_it_says_why_and
             "    Properties: {TopicName: !Ref Nowhere}\n",
             "Nowhere",
         ),
+        # An integration the runtime does not serve (documented): refused by name, no traceback.
+        (
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Api:\n"
+            "    Type: AWS::Serverless::Api\n    Properties:\n      StageName: Prod\n"
+            "      DefinitionBody:\n        openapi: '3.0'\n        info: {}\n"
+            "        paths:\n          /inbox:\n            post:\n"
+            "              x-amazon-apigateway-integration:\n"
+            "                {type: aws, httpMethod: POST,"
+            " uri: 'arn:aws:apigateway:us-east-1:sqs:path/123456789012/inbox'}\n",
+            "POST /inbox: 'arn:aws:apigateway:us-east-1:sqs:path/123456789012/inbox' is not an "
+            "AWS service action URI",
+        ),
     ],
 )
 def test_given_a_broken_template_when_aigw_local_starts_then_it_says_why_and_exits_2(

@@ -171,3 +171,135 @@ def test_given_a_definition_in_s3_then_deployment_says_it_cannot_be_read_offline
 
     with pytest.raises(DeploymentError, match=r"s3://artifacts-bucket/machine\.asl\.json"):
         LocalRuntime(template).start()
+
+
+NUMBER_PARAMETERS = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Capacity: {Type: Number, Default: 5}
+  Batch: {Type: Number, Default: 7}
+  Keep: {Type: String, Default: "true", AllowedValues: ["true", "false"]}
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      ProvisionedThroughput: {ReadCapacityUnits: !Ref Capacity, WriteCapacityUnits: !Ref Capacity}
+      PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: !Ref Keep}
+  Queue:
+    Type: AWS::SQS::Queue
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(event, context):\\n    return None\\n"
+      Handler: index.handler
+      Runtime: python3.11
+      Events:
+        Jobs: {Type: SQS, Properties: {Queue: !GetAtt Queue.Arn, BatchSize: !Ref Batch}}
+"""
+
+
+def test_given_number_and_boolean_parameters_then_properties_get_the_models_types(
+    tmp_path: Path,
+) -> None:
+    # CloudFormation converts a template value to its property's type; a Number parameter is
+    # a string until then, which boto3 refused ("Invalid type for parameter").
+    template = _write(tmp_path, NUMBER_PARAMETERS)
+
+    with LocalRuntime(template) as runtime:
+        table = runtime.client("dynamodb").describe_table(TableName=runtime.physical_id("Table"))
+        backups = runtime.client("dynamodb").describe_continuous_backups(
+            TableName=runtime.physical_id("Table")
+        )
+        mappings = runtime.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+
+    throughput = table["Table"]["ProvisionedThroughput"]
+    assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (5, 5)
+    recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert [mapping["BatchSize"] for mapping in mappings] == [7]
+
+
+INLINE_CODE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Greeter:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Handler: index.handler
+      InlineCode: |
+        import cfnresponse
+
+        def handler(event, context):
+            return {"greeting": "hello " + event["name"], "module": cfnresponse.SUCCESS}
+"""
+
+
+def test_given_inline_code_then_it_runs_as_index_py_beside_cfnresponse(tmp_path: Path) -> None:
+    # CloudFormation writes ZipFile code to a file named index (handler index.<function>) and
+    # puts its cfn-response module beside Python inline code; before, the deploy stopped at
+    # "s3://None/None is not a local path".
+    template = _write(tmp_path, INLINE_CODE)
+
+    with LocalRuntime(template) as runtime:
+        answer = runtime.client("lambda").invoke(
+            FunctionName=runtime.physical_id("Greeter"), Payload=json.dumps({"name": "ada"})
+        )
+        code_dir = runtime._deployer._inline_dirs["Greeter"]
+        assert (code_dir / "index.py").is_file()
+
+    assert json.loads(answer["Payload"].read()) == {"greeting": "hello ada", "module": "SUCCESS"}
+    assert not code_dir.exists()  # removed when the runtime stops
+
+
+def test_cfnresponse_puts_the_response_document_to_the_response_url() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from types import SimpleNamespace
+
+    from aigw.local.deploy import cfnresponse
+
+    received: list[tuple[str, dict[str, object]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    event = {
+        "ResponseURL": f"http://127.0.0.1:{server.server_port}/signed?x=1",
+        "StackId": "stack",
+        "RequestId": "request-1",
+        "LogicalResourceId": "Thing",
+    }
+    cfnresponse.send(
+        event, SimpleNamespace(log_stream_name="stream"), cfnresponse.SUCCESS, {"A": 1}
+    )
+    thread.join(timeout=10)
+    server.server_close()
+
+    assert received == [
+        (
+            "/signed?x=1",
+            {
+                "Status": "SUCCESS",
+                "Reason": "See the details in CloudWatch Log Stream: stream",
+                "PhysicalResourceId": "stream",
+                "StackId": "stack",
+                "RequestId": "request-1",
+                "LogicalResourceId": "Thing",
+                "NoEcho": False,
+                "Data": {"A": 1},
+            },
+        )
+    ]

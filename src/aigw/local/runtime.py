@@ -164,6 +164,8 @@ class LocalRuntime:
         self.schedules.stop()
         self.event_sources.stop_pollers()
         self.bridge.shutdown()
+        if self._deployer is not None:
+            self._deployer.remove_inline_code()
         self.event_sources.uninstall()
         s3_post_policy.uninstall()
         sns_subscribe.uninstall()

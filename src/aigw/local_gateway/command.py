@@ -22,6 +22,9 @@ import warnings
 from contextlib import ExitStack
 from pathlib import Path
 
+from aigw.local.apis.api_definition import RestApiError
+from aigw.local.apis.http_api import HttpApiError
+from aigw.local.apis.service_integration import IntegrationError
 from aigw.local.deploy.deployer import DeploymentError
 from aigw.local.deploy.template import TemplateError
 from aigw.local.runtime import DEFAULT_ADMISSION_LIMIT, LocalRuntime
@@ -184,14 +187,19 @@ def run(args: argparse.Namespace) -> int:
             providers.enter_context(install_default_providers(runtime.providers))
         elif args.providers == "simulated":
             simulated.install(runtime.providers, args.simulated_service_ms / 1000)
-        server = LocalServer(
-            runtime,
-            host=args.host,
-            port=args.port,
-            ws_port=args.ws_port,
-            aws_port=args.aws_port,
-            state_dir=args.state_dir,
-        )
+        try:
+            server = LocalServer(
+                runtime,
+                host=args.host,
+                port=args.port,
+                ws_port=args.ws_port,
+                aws_port=args.aws_port,
+                state_dir=args.state_dir,
+            )
+        except (RestApiError, HttpApiError, IntegrationError) as error:
+            # An API the runtime refuses to emulate (an integration it does not serve).
+            print(f"aigw local: {error}", file=sys.stderr)
+            return 2
         try:
             restored = server.restore_state()
         except StateError as error:

@@ -13,7 +13,10 @@ import hashlib
 import io
 import json
 import logging
+import re
+import shutil
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,6 +194,42 @@ def _notification_configuration(config: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _converted(value: Any, shape: Any) -> Any:
+    """``value`` as CloudFormation converts a template value for a property of ``shape``'s
+    type: numeric strings to integers and floats, "true"/"false" to booleans, scalars to
+    strings; anything else is left for botocore to refuse, as the service would."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {k: _converted(v, members[k]) if k in members else v for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [_converted(item, shape.member) for item in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: _converted(v, shape.value) for k, v in value.items()}
+    if isinstance(value, str):
+        text = value.strip()
+        if kind in ("integer", "long") and _INTEGER.match(text):
+            return int(text)
+        if kind in ("float", "double") and _NUMBER.match(text):
+            return float(text)
+        if kind == "boolean" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    elif kind == "string" and isinstance(value, bool):
+        return "true" if value else "false"
+    elif kind == "string" and isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _as_the_model_types(params: dict[str, Any], model: Any, **_: Any) -> None:
+    if model.input_shape is not None:
+        params.update(_converted(params, model.input_shape))
+
+
 class Deployer:
     """Deploys one :class:`CfnTemplate` into the moto backends of this process."""
 
@@ -211,6 +250,7 @@ class Deployer:
         self.report = DeploymentReport()
         self._clients: dict[str, Any] = {}
         self._layer_dirs: dict[str, Path] = {}
+        self._inline_dirs: dict[str, Path] = {}
         self.destinations = Destinations(self.client)
 
     # ------------------------------------------------------------------ lookups for resolve
@@ -234,7 +274,11 @@ class Deployer:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(service)
+            client = self.session.client(service)
+            # Template values reach the API as CloudFormation sends them: converted to the
+            # property's type (a Number parameter is a string until then).
+            client.meta.events.register("before-parameter-build", _as_the_model_types)
+            self._clients[service] = client
         return self._clients[service]
 
     # ------------------------------------------------------------------ deploy
@@ -365,14 +409,33 @@ class Deployer:
         self._layer_dirs[arn] = python_dir
         return DeployedResource(logical_id, "AWS::Lambda::LayerVersion", arn, {})
 
+    def _code_dir(self, logical_id: str, code: dict[str, Any]) -> Path:
+        """The function's code directory: the local one its S3 location stands for, or, for
+        inline code (``ZipFile``, SAM's ``InlineCode``), a directory holding it as
+        ``index.py`` with the ``cfnresponse`` module CloudFormation puts beside it."""
+        if "ZipFile" not in code:
+            return self.template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
+        if logical_id not in self._inline_dirs:
+            directory = Path(tempfile.mkdtemp(prefix=f"aigw-inline-{logical_id}-"))
+            (directory / "index.py").write_text(str(code["ZipFile"]))
+            module = Path(__file__).with_name("cfnresponse.py")
+            shutil.copyfile(module, directory / "cfnresponse.py")
+            self._inline_dirs[logical_id] = directory
+        return self._inline_dirs[logical_id]
+
+    def remove_inline_code(self) -> None:
+        """Delete the directories inline code was written to (when the runtime stops)."""
+        for directory in self._inline_dirs.values():
+            shutil.rmtree(directory, ignore_errors=True)
+        self._inline_dirs.clear()
+
     def _create_lambda_function(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
         name = self._name(logical_id, props.get("FunctionName"))
         runtime = str(props.get("Runtime", ""))
         why_not = _why_not_runnable(runtime, props)
         interpreter = None
         if why_not is None:
-            code = props.get("Code", {})
-            code_dir = self.template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
+            code_dir = self._code_dir(logical_id, props.get("Code", {}))
             needs = _needs_newer_python(runtime, code_dir)
             if needs is not None:
                 interpreter = find_interpreter(python_version(runtime) or (3, 0))
@@ -402,8 +465,7 @@ class Deployer:
             self.bridge.register_unavailable(name, arn, why_not)
             resource = DeployedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
             raise NotRunLocally(resource, why_not)
-        code = props.get("Code", {})
-        code_dir = self.template.local_path_for_code(code.get("S3Bucket"), code.get("S3Key"))
+        code_dir = self._code_dir(logical_id, props.get("Code", {}))
         variables = {
             key: str(value)
             for key, value in props.get("Environment", {}).get("Variables", {}).items()
