@@ -39,6 +39,7 @@ from moto.dynamodb.parsing.ast_nodes import Node, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
 from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_api._internal import mock_random
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 from moto.sns.models import sns_backends
@@ -2436,3 +2437,85 @@ def test_a_sync_parent_sees_its_failed_express_child_fail() -> None:
 
     assert described["status"] == "FAILED"
     assert described["error"] == "States.TaskFailed"
+
+
+def _streamed_table(name: str) -> Any:
+    """A table with a stream (no consumer: moto keeps its records in the shard's buffer)."""
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(name)
+
+
+def _put(table_name: str, key: str) -> None:
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=table_name, Item={"id": {"S": key}}
+    )
+
+
+def _numbers_of_records_taken_one_by_one() -> list[str]:
+    """Put three items; after each, a mapping takes the shard's records (moto empties the
+    buffer when one does): the sequence numbers the records had."""
+    table = _streamed_table("numbered")
+    numbers = []
+    for key in ("a", "b", "c"):
+        _put("numbered", key)
+        buffered = table.stream_shard.items
+        numbers += [record.record["dynamodb"]["SequenceNumber"] for record in buffered]
+        table.stream_shard.items = []
+    return numbers
+
+
+@pytest.mark.canary
+def test_canary_records_taken_by_a_mapping_share_one_sequence_number() -> None:
+    """If this fails, moto fixed it upstream: delete fix dynamodb-stream-sequence-numbers."""
+    with engine_fixes_reverted("dynamodb-stream-sequence-numbers"):
+        assert len(set(_numbers_of_records_taken_one_by_one())) == 1
+
+
+def test_each_stream_record_has_its_own_increasing_sequence_number() -> None:
+    numbers = _numbers_of_records_taken_one_by_one()
+    assert len(numbers) == 3
+    # The DynamoDB Streams API reference: digits only, 21 to 40 of them, growing in a shard.
+    assert all(number.isdigit() and 21 <= len(number) <= 40 for number in numbers)
+    assert [int(n) for n in numbers] == sorted({int(n) for n in numbers})
+
+
+def test_get_records_reads_by_sequence_number_after_a_mapping_took_records() -> None:
+    # moto's DynamoDB Streams backend (its endpoint is not reachable through boto3: the
+    # request goes to DynamoDB's handler, "Not yet implemented").
+    table = _streamed_table("read")
+    streams = dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][REGION]
+    arn = table.describe(base_key="Table")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(arn)["Shards"][0]["ShardId"]
+
+    def iterator(kind: str, number: str | None = None) -> str:
+        return streams.get_shard_iterator(arn, shard, kind, number and int(number)).arn
+
+    def read(iterator_arn: str) -> tuple[list[str], list[str], str]:
+        answer = streams.get_records(iterator_arn, 1000)
+        records = answer["Records"]
+        keys = [record["dynamodb"]["Keys"]["id"]["S"] for record in records]
+        numbers = [record["dynamodb"]["SequenceNumber"] for record in records]
+        return keys, numbers, answer["NextShardIterator"]
+
+    for key in ("a", "b", "c"):
+        _put("read", key)
+    keys, numbers, following = read(iterator("TRIM_HORIZON"))
+    assert keys == ["a", "b", "c"]
+    assert read(iterator("AFTER_SEQUENCE_NUMBER", numbers[0]))[0] == ["b", "c"]
+    assert read(following)[0] == []
+
+    table.stream_shard.items = []  # as when a mapping takes the records
+    latest = iterator("LATEST")
+    _put("read", "d")
+    _put("read", "e")
+    assert read(latest)[0] == ["d", "e"]
+    assert read(following)[0] == ["d", "e"]
+    later = read(latest)[1]
+    assert int(later[0]) > int(numbers[-1])
+    assert read(iterator("AT_SEQUENCE_NUMBER", later[1]))[0] == ["e"]
