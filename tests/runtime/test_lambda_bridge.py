@@ -7,6 +7,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -346,3 +347,58 @@ def test_given_an_event_over_6_mb_then_it_is_refused_and_the_handler_never_runs(
         bridge.invoke("counter", over)
     assert (refused.value.code, refused.value.status) == ("RequestEntityTooLargeException", 413)
     assert bridge.invoke("counter", {}).json() == {"calls": 2}
+
+
+# Records each batch's record numbers; reports record 2 failed whenever it gets it.
+REPORTS_RECORD_2 = """
+import builtins
+
+
+def handler(event, context):
+    numbers = [record["dynamodb"]["SequenceNumber"] for record in event["Records"]]
+    builtins.aigw_test_calls.append(numbers)
+    return {"batchItemFailures": [{"itemIdentifier": n} for n in numbers if n == "2"]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("bisect", "calls"),
+    [
+        # Each retry from the failed record on uses up one of the two tries.
+        (False, [["0", "1", "2", "3"], ["2", "3"]]),
+        # Split at the failed record (AWS: "bisected at the returned sequence number"),
+        # using up no try; then the rest is tried twice.
+        (True, [["0", "1", "2", "3"], ["2", "3"], ["2", "3"]]),
+    ],
+    ids=["retried", "bisected"],
+)
+def test_given_a_stream_batch_with_a_reported_failure_then_it_is_retried_from_that_record(
+    tmp_path: Path, bisect: bool, calls: list[list[str]]
+) -> None:
+    import builtins
+
+    bridge = LambdaBridge()
+    bridge.register(_function(tmp_path, "reporting", REPORTS_RECORD_2))
+    builtins.aigw_test_calls = seen = []  # type: ignore[attr-defined]
+    given_up: list[tuple[list[str], int]] = []
+
+    def on_failure(event: Any, result: object, attempts: int) -> None:
+        given_up.append(([r["dynamodb"]["SequenceNumber"] for r in event["Records"]], attempts))
+
+    with bridge.async_invoker.held():
+        for n in range(4):
+            bridge.async_invoker.submit(
+                "reporting",
+                {"dynamodb": {"SequenceNumber": str(n)}},
+                source="stream",
+                batch_size=10,
+                attempts=2,
+                bisect=bisect,
+                on_failure=on_failure,
+                report_item_failures=True,
+            )
+    assert bridge.async_invoker.drain(5)
+    bridge.shutdown()
+
+    assert seen == calls
+    assert given_up == [(["2", "3"], 2)]

@@ -560,6 +560,8 @@ class Deployer:
                 maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
                 filters=filters,
                 bisect=bool(props.get("BisectBatchOnFunctionError", False)),
+                report_batch_item_failures="ReportBatchItemFailures"
+                in (props.get("FunctionResponseTypes") or []),
                 on_failure=self._stream_failures(
                     logical_id, function_arn, source, destination.get("Destination")
                 ),

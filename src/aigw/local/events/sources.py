@@ -7,7 +7,8 @@ Functions emits no status-change events at all. Each gap is one small patch here
 - ``LambdaFunction.invoke`` (every Lambda invocation inside moto) → :class:`LambdaBridge`;
 - SNS → Lambda subscriptions: the real record (topic, subject, message attributes), async;
 - DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``,
-  after its ``FilterCriteria``, halved on failure with ``BisectBatchOnFunctionError``;
+  after its ``FilterCriteria``, halved on failure with ``BisectBatchOnFunctionError``,
+  retried from the first failed record with ``ReportBatchItemFailures``;
 - S3 bucket notifications to Lambda: asynchronous, as S3 sends them;
 - EventBridge rules: Lambda and Step Functions targets, with ``Input``/``InputPath``/
   ``InputTransformer``;
@@ -59,6 +60,9 @@ class StreamMapping:
     maximum_retry_attempts: int = -1
     filters: list[dict[str, Any]] = field(default_factory=list)
     bisect: bool = False
+    #: ``FunctionResponseTypes: [ReportBatchItemFailures]``: the function may name the
+    #: records that failed, and the batch is retried from the first of them.
+    report_batch_item_failures: bool = False
     #: Gets a batch that used up its retries (the mapping's on-failure destination).
     on_failure: FailureHandler | None = None
 
@@ -313,6 +317,7 @@ class EventSources:
                 attempts=attempts,
                 bisect=mapping.bisect,
                 on_failure=mapping.on_failure,
+                report_item_failures=mapping.report_batch_item_failures,
             )
         # A truthy answer tells moto's shard the records were taken (it clears its buffer).
         return "queued"

@@ -29,7 +29,9 @@ of their source by that key: one key's deliveries keep their order, other keys' 
 behind them (SNS itself invokes a subscribed function concurrently, in no order). What still fails
 after the retries goes to the on-failure handler its source configured (a function's
 ``EventInvokeConfig``, a stream mapping's ``DestinationConfig``); a stream mapping with
-``BisectBatchOnFunctionError`` halves a failing batch first.
+``BisectBatchOnFunctionError`` halves a failing batch first, and one with
+``ReportBatchItemFailures`` retries a batch from the first record its function reports
+failed (:func:`stream_retry_from`).
 """
 
 from __future__ import annotations
@@ -624,6 +626,53 @@ def _top_level_modules(directory: Path) -> list[str]:
 # --------------------------------------------------------------------------- async delivery
 
 
+class InvalidBatchResponseError(ValueError):
+    """A function's batch item failures Lambda cannot act on: the whole batch failed."""
+
+
+def _sequence_number(record: Any) -> str | None:
+    """A stream record's sequence number (a DynamoDB or a Kinesis record's)."""
+    if not isinstance(record, dict):
+        return None
+    for source, key in (("dynamodb", "SequenceNumber"), ("kinesis", "sequenceNumber")):
+        number = (record.get(source) or {}).get(key)
+        if number is not None:
+            return str(number)
+    return None
+
+
+def stream_retry_from(records: list[Any], answer: Any) -> int | None:
+    """Where Lambda resumes a stream batch whose function answered ``answer`` under
+    ``ReportBatchItemFailures``: None if the batch succeeded, else the index of the record
+    to retry from (the reported one with the lowest sequence number; the records before it
+    are checkpointed). InvalidBatchResponseError when the answer names no record of the
+    batch, or is not such an answer: Lambda takes the whole batch as failed.
+
+    As the Lambda Developer Guide ("Configuring partial batch response with DynamoDB and
+    Lambda", and its Kinesis equivalent) has it: a null answer, an empty one, and a null or
+    empty ``batchItemFailures`` are a success; an ``itemIdentifier`` that is null, empty or
+    under another key name fails the batch."""
+    if answer is None or answer == {}:
+        return None
+    if not isinstance(answer, dict):
+        raise InvalidBatchResponseError(f"the answer is not a batch response: {answer!r:.100}")
+    failures = answer.get("batchItemFailures")
+    if failures is None or failures == []:
+        return None
+    if not isinstance(failures, list):
+        raise InvalidBatchResponseError(f"batchItemFailures is not a list: {failures!r:.100}")
+    positions = {_sequence_number(record): index for index, record in enumerate(records)}
+    first = len(records)
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(identifier, str) or identifier not in positions:
+            raise InvalidBatchResponseError(
+                f"itemIdentifier {identifier!r:.100} is no sequence number of the batch"
+            )
+        first = min(first, positions[identifier])
+    return first
+
+
 @dataclass
 class _Delivery:
     target: str
@@ -632,6 +681,7 @@ class _Delivery:
     attempts: int
     bisect: bool = False
     on_failure: FailureHandler | None = None
+    report_item_failures: bool = False
 
 
 class _SourceQueue:
@@ -669,12 +719,14 @@ class AsyncInvoker:
         bisect: bool = False,
         on_failure: FailureHandler | None = None,
         ordering_key: str | None = None,
+        report_item_failures: bool = False,
     ) -> None:
         """Queue ``event`` for ``target``. With ``batch_size``, events waiting on the same
-        source are sent together as ``{"Records": [...]}``, as a stream poller would, and
-        ``bisect`` halves a batch that fails. ``on_failure`` gets what still fails after
-        ``attempts`` tries. Events with an ``ordering_key`` are ordered only among those
-        with the same key."""
+        source are sent together as ``{"Records": [...]}``, as a stream poller would,
+        ``bisect`` halves a batch that fails, and with ``report_item_failures`` a batch is
+        retried from the first record the function reports failed. ``on_failure`` gets
+        what still fails after ``attempts`` tries. Events with an ``ordering_key`` are
+        ordered only among those with the same key."""
         key = f"{source}->{target}"
         if ordering_key is not None:
             key += f" #{zlib.crc32(ordering_key.encode()) % ORDERED_SHARDS}"
@@ -692,7 +744,15 @@ class AsyncInvoker:
                 )
                 source_queue.worker.start()
             source_queue.items.append(
-                _Delivery(target, [event], batch_size, attempts, bisect, on_failure)
+                _Delivery(
+                    target,
+                    [event],
+                    batch_size,
+                    attempts,
+                    bisect,
+                    on_failure,
+                    report_item_failures,
+                )
             )
             self._pending += 1
             source_queue.ready.notify()
@@ -723,42 +783,96 @@ class AsyncInvoker:
 
     def _deliver(self, delivery: _Delivery) -> None:
         if delivery.batch_size is None:
-            self._try(delivery, delivery.events[0], delivery.attempts, settle=True)
+            self._try(delivery, delivery.events[0], delivery.attempts)
         else:
             self._deliver_records(delivery, delivery.events)
 
     def _deliver_records(self, delivery: _Delivery, records: list[Any]) -> None:
-        # Lambda halves a failing batch without using up its retries (AWS documents this
-        # for BisectBatchOnFunctionError); a record alone, or a batch that is not halved,
-        # is retried up to MaximumRetryAttempts and then given up on.
-        halve = delivery.bisect and len(records) > 1
-        attempts = 1 if halve else delivery.attempts
-        failed = self._try(delivery, {"Records": records}, attempts, settle=not halve)
-        if failed and halve:
-            middle = (len(records) + 1) // 2
-            self._deliver_records(delivery, records[:middle])
-            self._deliver_records(delivery, records[middle:])
+        """Deliver a stream batch as Lambda's poller does. A batch that fails is tried again
+        up to the mapping's MaximumRetryAttempts and then given up on (to its on-failure
+        destination). With BisectBatchOnFunctionError a failing batch is halved instead,
+        and each half delivered alike: halving uses up no retry (AWS documents this). With
+        ReportBatchItemFailures a partial failure checkpoints the records before the first
+        reported one and retries from it (a retry; with bisecting on, the batch is split
+        there instead, using none)."""
+        tries = 0
+        while True:
+            result = self._invoke_once(delivery, {"Records": records})
+            if result is None:
+                return  # never ran (unknown function, refused request): dropped
+            tries += 1
+            left = self._left_to_do(delivery, records, result)
+            if left is None:
+                return
+            retry_from, whole_batch_failed = left
+            if whole_batch_failed and delivery.bisect and len(records) > 1:
+                middle = (len(records) + 1) // 2
+                self._deliver_records(delivery, records[:middle])
+                self._deliver_records(delivery, records[middle:])
+                return
+            if retry_from > 0:
+                records = records[retry_from:]  # the records before are checkpointed
+                if delivery.bisect:
+                    tries = 0
+                    continue
+            if tries >= delivery.attempts:
+                self._settle(delivery, {"Records": records}, result, tries)
+                return
 
-    def _try(self, delivery: _Delivery, event: Any, attempts: int, *, settle: bool) -> bool:
-        """Invoke up to ``attempts`` times; True if every try failed. With ``settle``, a
-        failure is final: recorded and handed to the delivery's on-failure handler."""
+    def _left_to_do(
+        self, delivery: _Delivery, records: list[Any], result: InvocationResult
+    ) -> tuple[int, bool] | None:
+        """What an invocation of a stream batch left to do: None if nothing, else the index
+        of the record to retry from and whether the whole batch failed (an error, or an
+        answer Lambda cannot act on) rather than some of its records."""
+        if result.function_error is None and not delivery.report_item_failures:
+            return None
+        if result.function_error is None:
+            try:
+                retry_from = stream_retry_from(records, result.json())
+            except InvalidBatchResponseError as error:
+                problem = str(error)
+            else:
+                if retry_from is not None:
+                    LOG.warning(
+                        "%s reported batch item failures: the last %d of %d records are retried",
+                        delivery.target,
+                        len(records) - retry_from,
+                        len(records),
+                    )
+                    return retry_from, False
+                return None
+        else:
+            problem = result.payload[:500].decode(errors="replace")
+        LOG.warning("%s failed a stream batch of %d: %s", delivery.target, len(records), problem)
+        return 0, True
+
+    def _invoke_once(self, delivery: _Delivery, event: Any) -> InvocationResult | None:
+        """One invocation; None if it could not be made and never will be."""
+        try:
+            return self._bridge.invoke(delivery.target, event)
+        except UnknownFunctionError:
+            LOG.error("asynchronous invocation of unknown function %s", delivery.target)
+        except RequestTooLargeError as error:
+            LOG.error("asynchronous invocation of %s refused: %s", delivery.target, error)
+        except FunctionThrottledError as error:
+            # Lambda keeps a throttled event and tries again (for up to 6 hours).
+            return InvocationResult(
+                _error_payload("TooManyRequestsException", str(error), "", []), "Throttled"
+            )
+        return None
+
+    def _try(self, delivery: _Delivery, event: Any, attempts: int) -> None:
+        """Invoke up to ``attempts`` times; a failure after the last is final: recorded
+        and handed to the delivery's on-failure handler."""
         result = InvocationResult(b"")
         for attempt in range(1, attempts + 1):
-            try:
-                result = self._bridge.invoke(delivery.target, event)
-            except UnknownFunctionError:
-                LOG.error("asynchronous invocation of unknown function %s", delivery.target)
-                return False
-            except RequestTooLargeError as error:
-                LOG.error("asynchronous invocation of %s refused: %s", delivery.target, error)
-                return False
-            except FunctionThrottledError as error:
-                # Lambda keeps a throttled event and tries again (for up to 6 hours).
-                result = InvocationResult(
-                    _error_payload("TooManyRequestsException", str(error), "", []), "Throttled"
-                )
+            answer = self._invoke_once(delivery, event)
+            if answer is None:
+                return
+            result = answer
             if result.function_error is None:
-                return False
+                return
             LOG.warning(
                 "%s failed asynchronous attempt %d of %d: %s",
                 delivery.target,
@@ -766,18 +880,20 @@ class AsyncInvoker:
                 attempts,
                 result.payload[:500].decode(errors="replace"),
             )
-        if not settle:
-            return True
+        self._settle(delivery, event, result, attempts)
+
+    def _settle(
+        self, delivery: _Delivery, event: Any, result: InvocationResult, attempts: int
+    ) -> None:
         self.failures.append((delivery.target, event, result.payload))
         if delivery.on_failure is None:
             LOG.error("%s: event dropped after %d attempts", delivery.target, attempts)
-            return True
+            return
         try:
             delivery.on_failure(event, result, attempts)
         except Exception:
             # As on AWS (DestinationDeliveryFailures): the event is lost, loudly.
             LOG.exception("%s: the failed event could not be sent on", delivery.target)
-        return True
 
     @contextmanager
     def held(self) -> Iterator[None]:
