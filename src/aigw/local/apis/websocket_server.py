@@ -578,12 +578,17 @@ def _messages(connection: ServerConnection) -> Iterator[str | bytes]:
 
 
 def _multi(name: str, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """``name`` (the last value of each) and its ``multiValue`` twin, as API Gateway sends."""
+    """``name`` (the last value of each) and its ``multiValue`` twin, as API Gateway sends;
+    neither key when there are no pairs: a WebSocket event leaves them out (a ``$connect``
+    without a query string has no ``queryStringParameters``), where a REST API's proxy event
+    sends null, so ``event.get("queryStringParameters", {})`` works as on AWS."""
     multi: dict[str, list[str]] = {}
     for key, value in pairs:
         multi.setdefault(key, []).append(value)
+    if not multi:
+        return {}
     single = {key: values[-1] for key, values in multi.items()}
-    return {name: single or None, f"multiValue{name[0].upper()}{name[1:]}": multi or None}
+    return {name: single, f"multiValue{name[0].upper()}{name[1:]}": multi}
 
 
 def _reject(connection: ServerConnection, rejected: _Rejected) -> HandshakeResponse:
