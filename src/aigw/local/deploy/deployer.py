@@ -17,6 +17,7 @@ import re
 import shutil
 import sys
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from aigw.local.deploy.custom_resources import ResponseEndpoint, read_response, stringified
 from aigw.local.deploy.template import (
     CfnTemplate,
     TemplateError,
@@ -47,6 +49,7 @@ from aigw.local.lambdas.bridge import (
     FunctionSpec,
     InvocationResult,
     LambdaBridge,
+    UnknownFunctionError,
 )
 from aigw.local.lambdas.worker import find_interpreter, python_version
 
@@ -62,6 +65,13 @@ _INERT_TYPES = {
     "AWS::IAM::ManagedPolicy": "IAM is not enforced locally",
     "AWS::ApiGateway::Account": "an account-wide API Gateway logging setting: none locally",
 }
+
+#: CloudFormation's custom resource types: ``Custom::<Name>`` or this one.
+_CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
+#: How long the deployment waits for a custom resource's answer after its function
+#: returned (one sent from a thread the function started); CloudFormation waits up to
+#: the resource's ServiceTimeout, an hour by default.
+CUSTOM_RESOURCE_GRACE_SECONDS = 5.0
 
 #: API Gateway: not deployed into moto, but emulated from the template (aigw.local.apis).
 _EMULATED = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
@@ -106,6 +116,8 @@ class DeployedResource:
     type: str
     ref: Any
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: In ``report.not_run``: an attribute it does not have resolves to a placeholder.
+    not_run: bool = False
 
 
 @dataclass
@@ -251,6 +263,7 @@ class Deployer:
         self._clients: dict[str, Any] = {}
         self._layer_dirs: dict[str, Path] = {}
         self._inline_dirs: dict[str, Path] = {}
+        self._responses: ResponseEndpoint | None = None
         self.destinations = Destinations(self.client)
 
     # ------------------------------------------------------------------ lookups for resolve
@@ -259,6 +272,15 @@ class Deployer:
 
     def get_att(self, logical_id: str, attribute: str) -> Any:
         resource = self._deployed(logical_id)
+        if attribute not in resource.attributes and resource.not_run:
+            return self._placeholder(resource, attribute)
+        if attribute not in resource.attributes and _is_custom(resource.type):
+            # CloudFormation's words when the provider's Data lacks the attribute.
+            raise TemplateError(
+                f"Fn::GetAtt {logical_id}.{attribute}: CustomResource attribute error: Vendor "
+                f"response doesn't contain {attribute} key in object (its Data has: "
+                f"{', '.join(sorted(resource.attributes)) or 'nothing'})"
+            )
         if attribute not in resource.attributes:
             known = ", ".join(sorted(resource.attributes)) or "none"
             raise TemplateError(
@@ -266,6 +288,27 @@ class Deployer:
                 f"locally (known: {known})"
             )
         return resource.attributes[attribute]
+
+    def _placeholder(self, resource: DeployedResource, attribute: str) -> str:
+        """What ``Fn::GetAtt`` of a resource that is not run gives: a value that is plainly
+        not a real one (ARN-shaped for an ARN), noted once in the report, so the resources
+        that refer to it still deploy."""
+        if attribute == "Arn" or attribute.endswith("Arn"):
+            parts = resource.type.split("::")
+            service = parts[1].lower() if resource.type.startswith("AWS::") else "cloudformation"
+            value = self._arn(service, f"not-run-locally/{resource.logical_id}")
+        else:
+            value = f"not-run-locally:{resource.logical_id}.{attribute}"
+        note = (
+            resource.logical_id,
+            f"Fn::GetAtt {resource.logical_id}.{attribute} is the placeholder {value!r}: "
+            f"{resource.type} is not run locally",
+        )
+        if note not in self.report.notes:
+            self.report.notes.append(note)
+            LOG.warning("%s: %s", *note)
+        resource.attributes[attribute] = value
+        return value
 
     def _deployed(self, logical_id: str) -> DeployedResource:
         if logical_id not in self.resources:
@@ -283,6 +326,14 @@ class Deployer:
 
     # ------------------------------------------------------------------ deploy
     def deploy(self, *, strict: bool = False) -> DeploymentReport:
+        try:
+            return self._deploy(strict)
+        finally:
+            if self._responses is not None:
+                self._responses.close()
+                self._responses = None
+
+    def _deploy(self, strict: bool) -> DeploymentReport:
         plan = [
             (logical_id, self.template.resources[logical_id].type)
             for logical_id in self.template.deploy_order()
@@ -310,7 +361,9 @@ class Deployer:
                 self.report.emulated.append(logical_id)
                 continue
             if creator is None:
-                self.resources[logical_id] = DeployedResource(logical_id, rtype, logical_id)
+                self.resources[logical_id] = DeployedResource(
+                    logical_id, rtype, logical_id, not_run=True
+                )
                 self.report.not_run.append((logical_id, rtype, self._why_not_run(rtype)))
                 LOG.warning("not run locally: %s (%s)", logical_id, rtype)
                 continue
@@ -319,6 +372,7 @@ class Deployer:
                 self.resources[logical_id] = creator(logical_id, properties)
             except NotRunLocally as skipped:
                 # Created for Ref/GetAtt, so the rest of the template still deploys and runs.
+                skipped.resource.not_run = True
                 self.resources[logical_id] = skipped.resource
                 self.report.not_run.append((logical_id, rtype, skipped.reason))
                 LOG.warning("not run locally: %s (%s): %s", logical_id, rtype, skipped.reason)
@@ -331,6 +385,8 @@ class Deployer:
         return self.report
 
     def _creator(self, rtype: str) -> Callable[[str, dict[str, Any]], DeployedResource] | None:
+        if _is_custom(rtype):
+            return self._create_custom_resource
         name = "_create_" + rtype.removeprefix("AWS::").replace("::", "_").lower()
         return getattr(self, name, None)
 
@@ -367,6 +423,77 @@ class Deployer:
     def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
         region_part = self.template.region if region else ""
         return f"arn:aws:{service}:{region_part}:{self.template.account_id}:{resource}"
+
+    # ------------------------------------------------------------------ custom resources
+    def _create_custom_resource(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        """Send the provider function CloudFormation's Create request and wait for its
+        answer at the ResponseURL: its PhysicalResourceId is Ref, its Data the GetAtt
+        attributes; FAILED (or no answer) fails the deployment, as it fails the stack."""
+        rtype = self.template.resources[logical_id].type
+        placeholder = DeployedResource(logical_id, rtype, logical_id)
+        token = props.get("ServiceToken")
+        if not isinstance(token, str) or ":lambda:" not in token:
+            raise NotRunLocally(
+                placeholder,
+                f"ServiceToken {token!r}: only custom resources whose provider is a Lambda "
+                "function of the template are run locally",
+            )
+        why_not = self.bridge.unavailable_reason(token)
+        if why_not is not None:
+            raise NotRunLocally(placeholder, f"its provider {token} is not run: {why_not}")
+        try:
+            self.bridge.spec(token)
+        except UnknownFunctionError:
+            raise NotRunLocally(
+                placeholder, f"its provider {token} is not a function of this template"
+            ) from None
+        if self._responses is None:
+            self._responses = ResponseEndpoint()
+        request_id = str(uuid.uuid4())
+        request = {
+            "RequestType": "Create",
+            "ServiceToken": token,
+            "ResponseURL": self._responses.url(request_id),
+            "StackId": self.template.resolve({"Ref": "AWS::StackId"}, self),
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": rtype,
+            "ResourceProperties": stringified(props),
+        }
+        result = self.bridge.invoke(token, request)
+        grace = 0.0 if result.function_error else CUSTOM_RESOURCE_GRACE_SECONDS
+        body = self._responses.wait(request_id, grace)
+        if body is None:
+            if result.function_error:
+                error = result.json() or {}
+                why = (
+                    f"its provider failed ({error.get('errorType')}: "
+                    f"{error.get('errorMessage')}) without answering"
+                )
+            else:
+                why = f"its provider returned without answering at the ResponseURL ({grace:g}s)"
+            raise DeploymentError(
+                f"{logical_id} ({rtype}): {why}; CloudFormation would wait for an answer "
+                "until the ServiceTimeout (an hour by default) and fail the stack"
+            )
+        try:
+            answer = read_response(logical_id, body, request)
+        except ValueError as error:
+            raise DeploymentError(
+                f"{logical_id} ({rtype}): Received response status [FAILED] from custom "
+                f"resource. Message returned: {error}"
+            ) from None
+        physical_id = answer.get("PhysicalResourceId")
+        if not physical_id:
+            physical_id = f"{self.template.stack_name}-{logical_id}-{request_id[:8]}"
+            self.report.notes.append(
+                (
+                    logical_id,
+                    f"its provider answered no PhysicalResourceId (CloudFormation requires "
+                    f"one); Ref is {physical_id!r} locally",
+                )
+            )
+        return DeployedResource(logical_id, rtype, physical_id, dict(answer.get("Data") or {}))
 
     # ------------------------------------------------------------------ IAM
     def _create_iam_role(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
@@ -555,6 +682,28 @@ class Deployer:
         if is_stream:
             function_arn = mapping["FunctionArn"]
             destination = (props.get("DestinationConfig") or {}).get("OnFailure", {})
+            on_failure = None
+            if ":kinesis:" in source:
+                self.event_sources.add_kinesis_mapping(mapping["UUID"], source)
+                if destination.get("Destination"):
+                    self.report.notes.append(
+                        (
+                            logical_id,
+                            "its OnFailure destination is not run for a Kinesis stream "
+                            "locally: a batch that fails every retry is logged and dropped",
+                        )
+                    )
+            else:
+                on_failure = self._stream_failures(
+                    logical_id, function_arn, source, destination.get("Destination")
+                )
+
+            def enabled(uuid_: str = mapping["UUID"]) -> bool:
+                from moto.awslambda.models import lambda_backends
+
+                backend = lambda_backends[self.template.account_id][self.template.region]
+                return bool(backend.get_event_source_mapping(uuid_).enabled)
+
             self.event_sources.stream_mappings[(function_arn, source)] = StreamMapping(
                 batch_size=int(props.get("BatchSize", 100)),
                 maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
@@ -562,9 +711,8 @@ class Deployer:
                 bisect=bool(props.get("BisectBatchOnFunctionError", False)),
                 report_batch_item_failures="ReportBatchItemFailures"
                 in (props.get("FunctionResponseTypes") or []),
-                on_failure=self._stream_failures(
-                    logical_id, function_arn, source, destination.get("Destination")
-                ),
+                on_failure=on_failure,
+                enabled=enabled if ":kinesis:" in source else (lambda: True),
             )
         return DeployedResource(
             logical_id, "AWS::Lambda::EventSourceMapping", mapping["UUID"], {"Id": mapping["UUID"]}
@@ -668,6 +816,35 @@ class Deployer:
         if "LatestStreamArn" in table:
             attributes["StreamArn"] = table["LatestStreamArn"]
         return DeployedResource(logical_id, "AWS::DynamoDB::Table", name, attributes)
+
+    # ------------------------------------------------------------------ Kinesis
+    def _create_kinesis_stream(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        name = self._name(logical_id, props.get("Name"))[:128]
+        kinesis = self.client("kinesis")
+        kwargs: dict[str, Any] = {"StreamName": name}
+        if (props.get("StreamModeDetails") or {}).get("StreamMode") == "ON_DEMAND":
+            kwargs["StreamModeDetails"] = {"StreamMode": "ON_DEMAND"}
+        else:
+            kwargs["ShardCount"] = int(props.get("ShardCount", 1))
+        kinesis.create_stream(**kwargs)
+        if "RetentionPeriodHours" in props:
+            hours = int(props["RetentionPeriodHours"])
+            if hours > 24:
+                kinesis.increase_stream_retention_period(
+                    StreamName=name, RetentionPeriodHours=hours
+                )
+        encryption = props.get("StreamEncryption")
+        if encryption:
+            kinesis.start_stream_encryption(
+                StreamName=name,
+                EncryptionType=encryption["EncryptionType"],
+                KeyId=encryption["KeyId"],
+            )
+        summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        # Ref is the stream's name, GetAtt Arn its ARN, as CloudFormation returns them.
+        return DeployedResource(
+            logical_id, "AWS::Kinesis::Stream", name, {"Arn": summary["StreamARN"]}
+        )
 
     # ------------------------------------------------------------------ S3
     def _create_s3_bucket(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
@@ -1070,6 +1247,10 @@ class Deployer:
             metadata["KeyId"],
             {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]},
         )
+
+
+def _is_custom(rtype: str) -> bool:
+    return rtype == _CUSTOM_RESOURCE or rtype.startswith("Custom::")
 
 
 def _stream_shard_id(stream_arn: str) -> str:

@@ -9,6 +9,9 @@ Functions emits no status-change events at all. Each gap is one small patch here
 - DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``,
   after its ``FilterCriteria``, halved on failure with ``BisectBatchOnFunctionError``,
   retried from the first failed record with ``ReportBatchItemFailures``;
+- Kinesis stream → event source mapping: the same batches of Lambda's Kinesis records,
+  delivered after ``PutRecord``/``PutRecords`` answered (moto invoked the function, one
+  record at a time, inside the call);
 - S3 bucket notifications to Lambda: asynchronous, as S3 sends them;
 - EventBridge rules: Lambda and Step Functions targets, with ``Input``/``InputPath``/
   ``InputTransformer``;
@@ -18,11 +21,14 @@ Functions emits no status-change events at all. Each gap is one small patch here
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
 import datetime
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,6 +71,8 @@ class StreamMapping:
     report_batch_item_failures: bool = False
     #: Gets a batch that used up its retries (the mapping's on-failure destination).
     on_failure: FailureHandler | None = None
+    #: Whether the mapping is enabled now (``UpdateEventSourceMapping`` can change it).
+    enabled: Callable[[], bool] = lambda: True
 
 
 def _job_of(message: str) -> str | None:
@@ -123,6 +131,9 @@ class EventSources:
         def send_dynamodb_items(backend: Any, function_arn: str, items: list, source: str):
             return sources._send_stream_records(backend, function_arn, items, source)
 
+        def send_kinesis_message(backend: Any, function_name: str, kinesis_stream: str, **kw: Any):
+            return sources._send_kinesis_record(backend, function_name, kinesis_stream, **kw)
+
         def send_to_targets(rule: Any, event: dict, transform_input: bool = True) -> None:
             sources._send_to_targets(rule, event, transform_input, original_send_to_targets)
 
@@ -146,6 +157,7 @@ class EventSources:
         self._patch(s3_notifications, "_invoke_awslambda", invoke_for_s3)
         self._patch(sns_models.Subscription, "publish", publish)
         self._patch(lambda_models.LambdaBackend, "send_dynamodb_items", send_dynamodb_items)
+        self._patch(lambda_models.LambdaBackend, "send_kinesis_message", send_kinesis_message)
         self._patch(events_models.Rule, "send_to_targets", send_to_targets)
         self._patch(sfn_execution.Execution, "start", start)
         self._patch(sfn_execution.BaseExecutionWorkerCommunication, "terminated", terminated)
@@ -321,6 +333,75 @@ class EventSources:
             )
         # A truthy answer tells moto's shard the records were taken (it clears its buffer).
         return "queued"
+
+    # ------------------------------------------------------------------ Kinesis streams
+    def add_kinesis_mapping(self, uuid_: str, stream_arn: str) -> None:
+        """Keep every mapping of a stream: moto keys a stream's mappings by the stream's ARN,
+        so a second function's mapping replaced the first's."""
+        from moto.kinesis.models import kinesis_backends
+
+        parts = stream_arn.split(":")
+        stream = kinesis_backends[parts[4]][parts[3]].describe_stream(
+            stream_arn=stream_arn, stream_name=None
+        )
+        mappings = stream.lambda_event_source_mappings
+        mapping = mappings.pop(stream_arn, None)
+        if mapping is not None:
+            # The key only has to name the region (moto reads its fourth field).
+            mappings[f"{stream_arn}:{uuid_}"] = mapping
+
+    def _send_kinesis_record(
+        self,
+        backend: Any,
+        function_name: str,
+        kinesis_stream: str,
+        *,
+        kinesis_partition_key: str,
+        kinesis_sequence_number: str,
+        kinesis_data: str,
+        kinesis_shard_id: str,
+    ) -> None:
+        if self._streams_paused:
+            return
+        mapping = self.stream_mappings.get((function_name, kinesis_stream), StreamMapping())
+        if not mapping.enabled():
+            return
+        retries = mapping.maximum_retry_attempts
+        attempts = retries + 1 if retries >= 0 else STREAM_ATTEMPTS_WHEN_UNBOUNDED
+        role = backend.get_function(function_name).role
+        record = {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": kinesis_partition_key,
+                "sequenceNumber": kinesis_sequence_number,
+                "data": kinesis_data,  # base64, as the PutRecord request carried it
+                "approximateArrivalTimestamp": round(time.time(), 3),
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{kinesis_shard_id}:{kinesis_sequence_number}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": role,
+            "awsRegion": backend.region_name,
+            "eventSourceARN": kinesis_stream,
+        }
+        # Lambda's event filtering reads a Kinesis record's metadata and its data, decoded
+        # (and parsed when it is JSON).
+        subject = dict(record["kinesis"])
+        with contextlib.suppress(ValueError):
+            subject["data"] = base64.b64decode(kinesis_data).decode()
+            subject["data"] = json.loads(subject["data"])
+        if not matches_filters(mapping.filters, subject):
+            return
+        self.bridge.async_invoker.submit(
+            function_name,
+            record,
+            source=f"stream {kinesis_stream}",
+            batch_size=mapping.batch_size,
+            attempts=attempts,
+            bisect=mapping.bisect,
+            on_failure=mapping.on_failure,
+        )
 
     # ------------------------------------------------------------------ EventBridge
     def _send_to_targets(

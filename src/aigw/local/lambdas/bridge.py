@@ -403,6 +403,14 @@ class LambdaBridge:
         ``Runtime.NotRunLocally`` and the reason, instead of an unknown function."""
         self._unavailable[name] = self._unavailable[arn] = reason
 
+    def unavailable_reason(self, name_or_arn: str) -> str | None:
+        """Why a function of the template is not run here (None: it is, or is unknown)."""
+        reason = self._unavailable.get(name_or_arn.split(":$LATEST")[0])
+        if reason is None and name_or_arn.startswith("arn:"):
+            parts = name_or_arn.split(":")
+            reason = self._unavailable.get(parts[6]) if len(parts) >= 7 else None
+        return reason
+
     def names(self) -> list[str]:
         return sorted({function.spec.name for function in self._functions.values()})
 
