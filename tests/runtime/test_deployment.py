@@ -303,3 +303,43 @@ def test_cfnresponse_puts_the_response_document_to_the_response_url() -> None:
             },
         )
     ]
+
+
+INLINE_CUSTOM_RESOURCE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Provider:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Handler: index.handler
+      InlineCode: |
+        import cfnresponse
+
+        def handler(event, context):
+            size = int(event["ResourceProperties"]["Size"])
+            data = {"Doubled": str(size * 2)}
+            cfnresponse.send(event, context, cfnresponse.SUCCESS, data, "thing-1")
+  Thing:
+    Type: Custom::Thing
+    Properties:
+      ServiceToken: !GetAtt Provider.Arn
+      Size: 21
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "t-${Thing.Doubled}-${Thing}"
+"""
+
+
+def test_given_an_inline_custom_resource_provider_then_cfnresponse_answers_the_deploy(
+    tmp_path: Path,
+) -> None:
+    # The pattern CloudFormation documents for custom resources: inline code that answers
+    # with cfnresponse.send; its Data is what GetAtt gives, its physical id what Ref gives.
+    template = _write(tmp_path, INLINE_CUSTOM_RESOURCE)
+
+    with LocalRuntime(template) as runtime:
+        topic = runtime.physical_id("Topic")
+
+    assert topic.endswith(":t-42-thing-1")
