@@ -30,6 +30,7 @@ from aigw.local.deploy.custom_resources import ResponseEndpoint, read_response, 
 from aigw.local.deploy.template import (
     CfnTemplate,
     TemplateError,
+    cfn_text,
     parse_definition,
     substitute_definition,
 )
@@ -593,8 +594,9 @@ class Deployer:
             resource = DeployedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
             raise NotRunLocally(resource, why_not)
         code_dir = self._code_dir(logical_id, props.get("Code", {}))
+        # As CloudFormation writes them: a YAML boolean reaches the handler as "false".
         variables = {
-            key: str(value)
+            key: cfn_text(value)
             for key, value in props.get("Environment", {}).get("Variables", {}).items()
         }
         layer_dirs = []

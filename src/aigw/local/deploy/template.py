@@ -379,6 +379,10 @@ def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+#: For resources whose string properties CloudFormation converts (environment variables).
+cfn_text = _text
+
+
 def _read_document(path: Path, *, json_suffix: bool = True) -> Any:
     """A template or an included file, parsed; a file that does not parse is a TemplateError
     saying where (the template itself is YAML, of which JSON is a subset)."""
