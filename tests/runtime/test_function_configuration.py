@@ -38,3 +38,113 @@ def test_given_yaml_booleans_in_the_environment_then_the_handler_reads_true_and_
 
     assert answer["payload"] == {"FLAG": "false", "ENABLED": "true", "COUNT": "3"}
     assert configuration["Environment"]["Variables"] == answer["payload"]
+
+
+def _messages(runtime: LocalRuntime, queue: str) -> list[dict[str, Any]]:
+    answer = runtime.client("sqs").receive_message(
+        QueueUrl=runtime.physical_id(queue),
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+    )
+    return answer.get("Messages", [])
+
+
+def test_given_a_dead_letter_queue_then_the_function_configuration_shows_it(
+    app: LocalRuntime,
+) -> None:
+    lambda_client = app.client("lambda")
+    queue = lambda_client.get_function_configuration(
+        FunctionName=app.physical_id("ConfiguredFunction")
+    )
+    topic = lambda_client.get_function_configuration(
+        FunctionName=app.physical_id("FailingFunction")
+    )
+
+    assert queue["DeadLetterConfig"] == {"TargetArn": app.resource("DeadLetters").attributes["Arn"]}
+    assert topic["DeadLetterConfig"] == {"TargetArn": app.physical_id("DeadLetterTopic")}
+
+
+def test_given_an_asynchronous_event_that_keeps_failing_then_its_dead_letter_queue_gets_it(
+    app: LocalRuntime,
+) -> None:
+    event = {"fail": "disk full", "order": 7}
+    app.client("lambda").invoke(
+        FunctionName=app.physical_id("ConfiguredFunction"),
+        InvocationType="Event",
+        Payload=json.dumps(event).encode(),
+    )
+    app.drain()
+
+    [message] = _messages(app, "DeadLetters")
+    attributes = message["MessageAttributes"]
+    [(_, _, last_answer)] = [
+        failure for failure in app.bridge.async_invoker.failures if failure[1] == event
+    ]
+
+    assert json.loads(message["Body"]) == event  # the event itself, unchanged
+    assert attributes["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}
+    assert attributes["ErrorMessage"] == {
+        "DataType": "String",
+        "StringValue": "asked to fail: disk full",
+    }
+    assert attributes["RequestID"]["StringValue"] == json.loads(last_answer)["requestId"]
+
+
+def test_given_a_synchronous_invocation_that_fails_then_nothing_goes_to_the_dead_letter_queue(
+    app: LocalRuntime,
+) -> None:
+    answer = _invoke(app, "ConfiguredFunction", {"fail": "at once"})
+    app.drain()
+
+    assert answer["error"] == "Unhandled"
+    assert _messages(app, "DeadLetters") == []
+
+
+def test_given_a_dead_letter_topic_and_an_on_failure_destination_then_each_gets_its_record(
+    app: LocalRuntime,
+) -> None:
+    app.client("lambda").invoke(
+        FunctionName=app.physical_id("FailingFunction"),
+        InvocationType="Event",
+        Payload=b'{"order": 42}',
+    )
+    app.drain()
+
+    [destination] = [json.loads(message["Body"]) for message in _messages(app, "Failures")]
+    [notification] = [json.loads(message["Body"]) for message in _messages(app, "TopicCopies")]
+    attributes = notification["MessageAttributes"]
+
+    # MaximumRetryAttempts 0 still bounds the attempts: one, then both are sent.
+    assert destination["requestContext"]["approximateInvokeCount"] == 1
+    assert destination["requestPayload"] == {"order": 42}
+    assert json.loads(notification["Message"]) == {"order": 42}
+    assert attributes["ErrorCode"] == {"Type": "Number", "Value": "200"}
+    assert attributes["ErrorMessage"] == {"Type": "String", "Value": "order 42 rejected"}
+    assert attributes["RequestID"]["Value"] == destination["requestContext"]["requestId"]
+
+
+def test_given_a_dead_letter_queue_set_by_update_function_configuration_then_it_gets_the_event(
+    app: LocalRuntime,
+) -> None:
+    lambda_client = app.client("lambda")
+    function = app.physical_id("FailingFunction")
+    queue_arn = app.resource("DeadLetters").attributes["Arn"]
+    lambda_client.update_function_configuration(
+        FunctionName=function, DeadLetterConfig={"TargetArn": queue_arn}
+    )
+    try:
+        lambda_client.invoke(FunctionName=function, InvocationType="Event", Payload=b'{"order": 9}')
+        app.drain()
+        shown = lambda_client.get_function_configuration(FunctionName=function)
+    finally:
+        lambda_client.update_function_configuration(
+            FunctionName=function,
+            DeadLetterConfig={"TargetArn": app.physical_id("DeadLetterTopic")},
+        )
+    _messages(app, "Failures")  # its on-failure destination's record, as before
+
+    assert shown["DeadLetterConfig"] == {"TargetArn": queue_arn}
+    assert [json.loads(message["Body"]) for message in _messages(app, "DeadLetters")] == [
+        {"order": 9}
+    ]
+    assert _messages(app, "TopicCopies") == []

@@ -266,6 +266,8 @@ class Deployer:
         self._inline_dirs: dict[str, Path] = {}
         self._responses: ResponseEndpoint | None = None
         self.destinations = Destinations(self.client)
+        # A function's dead-letter queue may be set later (UpdateFunctionConfiguration).
+        bridge.send_dead_letter = self.destinations.send_dead_letter
 
     # ------------------------------------------------------------------ lookups for resolve
     def ref(self, logical_id: str) -> Any:
@@ -562,6 +564,14 @@ class Deployer:
         runtime = str(props.get("Runtime", ""))
         why_not = _why_not_runnable(runtime, props)
         interpreter = None
+        dead_letter = (props.get("DeadLetterConfig") or {}).get("TargetArn") or None
+        # In moto too (kept by events/sources.py): GetFunctionConfiguration shows it.
+        dead_letter_config = {"DeadLetterConfig": {"TargetArn": dead_letter}} if dead_letter else {}
+        if dead_letter is not None:
+            try:
+                self.destinations.check(dead_letter, logical_id, "dead-letter queue")
+            except ValueError as error:
+                raise DeploymentError(str(error)) from None
         if why_not is None:
             code_dir = self._code_dir(logical_id, props.get("Code", {}))
             needs = _needs_newer_python(runtime, code_dir)
@@ -589,6 +599,7 @@ class Deployer:
                 Role=props["Role"],
                 Handler=props.get("Handler") or "none",
                 Code={"ZipFile": _placeholder_code()},
+                **dead_letter_config,
             )["FunctionArn"]
             self.bridge.register_unavailable(name, arn, why_not)
             resource = DeployedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
@@ -622,6 +633,7 @@ class Deployer:
             Timeout=int(props.get("Timeout", 3)),
             MemorySize=int(props.get("MemorySize", 128)),
             Environment={"Variables": variables},
+            **dead_letter_config,
         )
         arn = response["FunctionArn"]
         reserved = props.get("ReservedConcurrentExecutions")
@@ -640,6 +652,7 @@ class Deployer:
                 region=self.template.region,
                 reserved_concurrency=reserved,
                 interpreter=interpreter,
+                dead_letter_target=dead_letter,
             )
         )
         if reserved is not None:

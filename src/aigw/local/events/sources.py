@@ -5,6 +5,8 @@ whose ``TopicArn`` is ``arn:aws:sns:EXAMPLE``), and EventBridge has no Lambda ta
 Functions emits no status-change events at all. Each gap is one small patch here:
 
 - ``LambdaFunction.invoke`` (every Lambda invocation inside moto) → :class:`LambdaBridge`;
+- a function's ``DeadLetterConfig``, which moto drops: kept on its function, shown by
+  GetFunctionConfiguration, and changes by UpdateFunctionConfiguration reach the bridge;
 - SNS → Lambda subscriptions: the real record (topic, subject, message attributes), async;
 - DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``,
   after its ``FilterCriteria``, halved on failure with ``BisectBatchOnFunctionError``,
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.core.exceptions import JsonRESTError
 from moto.events import models as events_models
 from moto.s3 import notifications as s3_notifications
@@ -49,6 +52,7 @@ from aigw.local.lambdas.bridge import (
     FunctionThrottledError,
     LambdaBridge,
     RequestTooLargeError,
+    UnknownFunctionError,
     check_request_size,
 )
 
@@ -56,6 +60,19 @@ LOG = logging.getLogger("aigw.local.events")
 
 #: Local stand-in for "retry until the records expire" (MaximumRetryAttempts = -1).
 STREAM_ATTEMPTS_WHEN_UNBOUNDED = 10
+#: Where a moto function keeps its DeadLetterConfig's TargetArn (moto has no such field).
+_DEAD_LETTER = "aigw_dead_letter_target"
+
+
+def _dead_letter_target(config: dict[str, Any] | None) -> str | None:
+    """The TargetArn of a DeadLetterConfig (None: none, or "" to remove it); an ARN that is
+    no SQS queue or SNS topic is refused, as Lambda refuses it."""
+    target = (config or {}).get("TargetArn") or None
+    if target is not None and target.split(":")[2:3] not in (["sqs"], ["sns"]):
+        raise InvalidParameterValueException(
+            f"DeadLetterConfig TargetArn {target} is neither an SQS queue nor an SNS topic"
+        )
+    return target
 
 
 @dataclass
@@ -119,6 +136,9 @@ class EventSources:
         original_send_to_targets = events_models.Rule.send_to_targets
         original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
         original_start = sfn_execution.Execution.start
+        original_function_init = lambda_models.LambdaFunction.__init__
+        original_get_configuration = lambda_models.LambdaFunction.get_configuration
+        original_update_configuration = lambda_models.LambdaFunction.update_configuration
 
         def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
             return sources._invoke(function, body, request_headers, response_headers)
@@ -147,6 +167,20 @@ class EventSources:
             status = execution.exec_status
             sources._execution_status_changed(execution, getattr(status, "value", str(status)))
 
+        def function_init(function: Any, account_id: str, spec: dict, *args: Any, **kw: Any):
+            setattr(function, _DEAD_LETTER, _dead_letter_target(spec.get("DeadLetterConfig")))
+            original_function_init(function, account_id, spec, *args, **kw)
+
+        def get_configuration(function: Any, *args: Any, **kw: Any) -> dict[str, Any]:
+            configuration = original_get_configuration(function, *args, **kw)
+            target = function.__dict__.get(_DEAD_LETTER)
+            if target is not None:
+                configuration["DeadLetterConfig"] = {"TargetArn": target}
+            return configuration
+
+        def update_configuration(function: Any, updates: dict[str, Any]) -> dict[str, Any]:
+            return sources._update_configuration(function, updates, original_update_configuration)
+
         def invoke_for_s3(
             account_id: str, event_body: Any, function_arn: str, region_name: str
         ) -> None:
@@ -154,6 +188,9 @@ class EventSources:
             sources.bridge.invoke_async(function_arn, event_body, source="s3")
 
         self._patch(lambda_models.LambdaFunction, "invoke", invoke)
+        self._patch(lambda_models.LambdaFunction, "__init__", function_init)
+        self._patch(lambda_models.LambdaFunction, "get_configuration", get_configuration)
+        self._patch(lambda_models.LambdaFunction, "update_configuration", update_configuration)
         self._patch(s3_notifications, "_invoke_awslambda", invoke_for_s3)
         self._patch(sns_models.Subscription, "publish", publish)
         self._patch(lambda_models.LambdaBackend, "send_dynamodb_items", send_dynamodb_items)
@@ -235,6 +272,24 @@ class EventSources:
         if result.function_error:
             response_headers["x-amz-function-error"] = result.function_error
         return result.payload
+
+    def _update_configuration(
+        self, function: Any, updates: dict[str, Any], original: Callable[..., Any]
+    ) -> dict[str, Any]:
+        """UpdateFunctionConfiguration: moto's, plus what moto drops (DeadLetterConfig),
+        and the changes that reach the running function."""
+        changes_dead_letter = "DeadLetterConfig" in updates
+        if changes_dead_letter:
+            setattr(function, _DEAD_LETTER, _dead_letter_target(updates["DeadLetterConfig"]))
+        configuration = original(function, updates)
+        try:
+            if changes_dead_letter:
+                self.bridge.set_dead_letter_target(
+                    function.function_arn, function.__dict__.get(_DEAD_LETTER)
+                )
+        except UnknownFunctionError:
+            pass  # created through the API, not the template: not run locally
+        return configuration
 
     # ------------------------------------------------------------------ SNS
     def _publish_to_lambda(

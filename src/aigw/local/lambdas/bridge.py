@@ -28,8 +28,9 @@ an ordering key (SNS messages about one job) are spread over :data:`ORDERED_SHAR
 of their source by that key: one key's deliveries keep their order, other keys' do not wait
 behind them (SNS itself invokes a subscribed function concurrently, in no order). What still fails
 after the retries goes to the on-failure handler its source configured (a function's
-``EventInvokeConfig``, a stream mapping's ``DestinationConfig``); a stream mapping with
-``BisectBatchOnFunctionError`` halves a failing batch first, and one with
+``EventInvokeConfig``, a stream mapping's ``DestinationConfig``) and, for an asynchronous
+invocation, to the function's dead-letter queue (``DeadLetterConfig``) too; a stream mapping
+with ``BisectBatchOnFunctionError`` halves a failing batch first, and one with
 ``ReportBatchItemFailures`` retries a batch from the first record its function reports
 failed (:func:`stream_retry_from`).
 """
@@ -78,6 +79,9 @@ SYNC_REQUEST_PAYLOAD_BYTES = 6_291_456
 #: Called with the event, the last failed result and how many times it was tried, once an
 #: asynchronous invocation or a stream batch has used up its retries.
 FailureHandler = Callable[[Any, "InvocationResult", int], None]
+#: Sends an asynchronous event that used up its retries to a dead-letter queue or topic:
+#: called with the target's ARN, the event and the last failed result.
+DeadLetterSender = Callable[[str, Any, "InvocationResult"], None]
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,8 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     #: The newer Python that runs the function in worker processes (None: this process).
     interpreter: Path | None = None
+    #: DeadLetterConfig's TargetArn: an SQS queue or SNS topic for failed async events.
+    dead_letter_target: str | None = None
 
 
 @dataclass
@@ -369,6 +375,8 @@ class LambdaBridge:
         self.async_invoker = AsyncInvoker(self)
         #: The runtime's AWS endpoint for worker processes (started on first use), if any.
         self.aws_endpoint: Callable[[], str] | None = None
+        #: Delivers to a function's dead-letter queue (set by the deployer).
+        self.send_dead_letter: DeadLetterSender | None = None
         self._endpoint_lock = threading.Lock()  # two first invocations start one endpoint
 
     def register(self, spec: FunctionSpec) -> None:
@@ -578,15 +586,45 @@ class LambdaBridge:
         """Queue an asynchronous invocation (``InvocationType=Event``) with Lambda's retries
         and the function's ``EventInvokeConfig``, if it has one. Invocations with the same
         ``ordering_key`` run in order; without one, in the source's order."""
-        config = self._async_configs.get(self._get(name_or_arn).spec.arn, AsyncConfig())
+        function = self._get(name_or_arn)
+        config = self._async_configs.get(function.spec.arn, AsyncConfig())
         self.async_invoker.submit(
             name_or_arn,
             event,
             source=source,
             attempts=config.maximum_retry_attempts + 1,
-            on_failure=config.on_failure,
+            on_failure=self._async_failure(function.spec, config.on_failure),
             ordering_key=ordering_key,
         )
+
+    def _async_failure(
+        self, spec: FunctionSpec, on_failure: FailureHandler | None
+    ) -> FailureHandler | None:
+        """What becomes of an asynchronous event that used up its retries: Lambda sends it
+        to the function's dead-letter queue and to its on-failure destination, each that is
+        configured (the queue as the function's configuration is when the event fails)."""
+        if self.send_dead_letter is None:
+            return on_failure
+        send_dead_letter = self.send_dead_letter
+
+        def settle(event: Any, result: InvocationResult, attempts: int) -> None:
+            target = spec.dead_letter_target
+            if target is not None:
+                try:
+                    send_dead_letter(target, event, result)
+                except Exception:
+                    # As on AWS (DeadLetterErrors): the event is lost to the queue, loudly.
+                    LOG.exception("%s: the failed event could not be sent to %s", spec.arn, target)
+            if on_failure is not None:
+                on_failure(event, result, attempts)
+            elif target is None:
+                LOG.error("%s: event dropped after %d attempts", spec.arn, attempts)
+
+        return settle
+
+    def set_dead_letter_target(self, name_or_arn: str, target: str | None) -> None:
+        """The function's ``DeadLetterConfig`` changed (UpdateFunctionConfiguration)."""
+        self._get(name_or_arn).spec.dead_letter_target = target or None
 
     def configure_async(self, name_or_arn: str, config: AsyncConfig) -> None:
         """Apply an ``EventInvokeConfig`` to the function's asynchronous invocations."""
