@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from aigw.local.runtime import LocalRuntime
 from aigw.local.testing import runtime_fixture
 
@@ -148,3 +150,37 @@ def test_given_a_dead_letter_queue_set_by_update_function_configuration_then_it_
         {"order": 9}
     ]
     assert _messages(app, "TopicCopies") == []
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        "ReconfiguredFunction",  # in this process
+        pytest.param("NewerFunction", id="NewerFunction-in-a-worker-process"),
+    ],
+)
+def test_given_update_function_configuration_with_an_environment_then_the_next_invocation_sees_it(
+    app: LocalRuntime, function: str
+) -> None:
+    lambda_client = app.client("lambda")
+    name = app.physical_id(function)
+    in_worker = any("worker processes" in what for lid, what in app.report.notes if lid == function)
+    before = _invoke(app, function)
+
+    lambda_client.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"MODE": "changed"}}
+    )
+    changed = _invoke(app, function)
+    lambda_client.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"MODE": "fail"}}
+    )
+    failing = _invoke(app, function)
+    shown = lambda_client.get_function_configuration(FunctionName=name)["Environment"]
+
+    assert in_worker == (function == "NewerFunction")
+    assert before == {"error": None, "payload": {"import": "pass", "invocation": "pass"}}
+    # A new execution environment: the handler module is imported under the new variables.
+    assert changed == {"error": None, "payload": {"import": "changed", "invocation": "changed"}}
+    assert failing["error"] == "Unhandled"
+    assert failing["payload"]["errorMessage"] == "failing as configured"
+    assert shown == {"Variables": {"MODE": "fail"}}

@@ -6,7 +6,8 @@ Functions emits no status-change events at all. Each gap is one small patch here
 
 - ``LambdaFunction.invoke`` (every Lambda invocation inside moto) → :class:`LambdaBridge`;
 - a function's ``DeadLetterConfig``, which moto drops: kept on its function, shown by
-  GetFunctionConfiguration, and changes by UpdateFunctionConfiguration reach the bridge;
+  GetFunctionConfiguration; what UpdateFunctionConfiguration changes of it and of the
+  ``Environment`` reaches the running function (the bridge never reads moto's config);
 - SNS → Lambda subscriptions: the real record (topic, subject, message attributes), async;
 - DynamoDB stream → event source mapping: ordered ``Records`` batches up to ``BatchSize``,
   after its ``FilterCriteria``, halved on failure with ``BisectBatchOnFunctionError``,
@@ -287,6 +288,8 @@ class EventSources:
                 self.bridge.set_dead_letter_target(
                     function.function_arn, function.__dict__.get(_DEAD_LETTER)
                 )
+            if "Environment" in updates:
+                self.bridge.set_environment(function.function_arn, function.environment_vars)
         except UnknownFunctionError:
             pass  # created through the API, not the template: not run locally
         return configuration

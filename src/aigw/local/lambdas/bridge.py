@@ -9,7 +9,10 @@ What a handler sees, as on Lambda:
 - its own environment (template ``Globals`` merged with its ``Environment``, plus the
   variables Lambda sets) at import and at every invocation, even while another function
   with other values runs on another thread: ``os.environ`` is replaced by a mapping that
-  consults the current invocation's overlay first;
+  consults the current invocation's overlay first. When UpdateFunctionConfiguration
+  changes it (:meth:`LambdaBridge.set_environment`, called from moto's update), the next
+  invocation runs in a new execution environment: the handler is imported again, under the
+  new variables, and a worker function's workers are replaced;
 - its code directory and its layers on the import path; the handler module is loaded under
   a name of its own, so every function may have an ``app.py``;
 - a context object with function name, ARN, request id and remaining time from ``Timeout``.
@@ -294,6 +297,16 @@ class _Function:
         finally:
             with self._running_lock:
                 self._running -= 1
+
+    def renew(self) -> None:
+        """Start the next invocation in a new execution environment, as Lambda does after
+        a configuration change: the handler module is imported again (in-process, the
+        modules it imports are the process's and stay), a worker function's workers are
+        replaced once their invocations end."""
+        with self._import_lock:
+            self._handler = None
+        if self.workers is not None:
+            self.workers.renew()
 
     def environment(self) -> dict[str, str]:
         spec = self.spec
@@ -621,6 +634,17 @@ class LambdaBridge:
                 LOG.error("%s: event dropped after %d attempts", spec.arn, attempts)
 
         return settle
+
+    def set_environment(self, name_or_arn: str, variables: dict[str, str]) -> None:
+        """The function's ``Environment`` changed (UpdateFunctionConfiguration): its next
+        invocation sees the new variables, in a new execution environment."""
+        function = self._get(name_or_arn)
+        variables = dict(variables)
+        if variables == function.spec.environment:
+            return
+        # Replaced, not changed in place: a running invocation keeps the variables it had.
+        function.spec.environment = variables
+        function.renew()
 
     def set_dead_letter_target(self, name_or_arn: str, target: str | None) -> None:
         """The function's ``DeadLetterConfig`` changed (UpdateFunctionConfiguration)."""

@@ -6,7 +6,8 @@ lacks). It runs, as on Lambda, in execution environments of its own: persistent 
 processes started with that interpreter (:func:`find_interpreter`: on ``PATH``, else in
 pyenv's versions), each running :mod:`aigw.local.lambdas.worker_main` and answering one
 invocation at a time over a pair of pipes. A worker serves invocation after invocation
-(warm starts) until it times out, crashes or the runtime stops.
+(warm starts) until it times out, crashes, the function's configuration changes
+(:meth:`WorkerPool.renew`: new environments, as Lambda starts) or the runtime stops.
 
 - Its import path: the code directory, the function's layers, then the SDK Lambda's Python
   runtimes ship — boto3, botocore and their pure-Python dependencies, taken from aigw's own
@@ -153,6 +154,8 @@ class _Worker:
             os.close(request_read)
             os.close(response_write)
         self._buffer = b""
+        #: The pool's generation it was started in: an older one is retired when free.
+        self.generation = 0
 
     def send(self, message: dict[str, Any]) -> None:
         data = json.dumps(message).encode() + b"\n"
@@ -216,6 +219,8 @@ class WorkerPool:
         self._count = 0
         self._closed = False
         self._changed = threading.Condition()
+        #: Bumped by renew(): workers of an older generation serve no more invocations.
+        self._generation = 0
 
     def invoke(
         self, event: Any, context: dict[str, Any], environment: dict[str, str], timeout: float
@@ -242,8 +247,11 @@ class WorkerPool:
             if self._idle:
                 return self._idle.pop()
             self._count += 1
+            generation = self._generation
         try:
-            return self._start(environment)
+            worker = self._start(environment)
+            worker.generation = generation
+            return worker
         except BaseException:
             with self._changed:
                 self._count -= 1
@@ -273,13 +281,25 @@ class WorkerPool:
         if not healthy:
             worker.stop()
         with self._changed:
-            if healthy and not self._closed:
+            if healthy and not self._closed and worker.generation == self._generation:
                 self._idle.append(worker)
             else:
                 self._count -= 1
                 if healthy:
                     worker.stop()
             self._changed.notify()
+
+    def renew(self) -> None:
+        """Serve the next invocations from new workers, started with the environment they
+        are given (the cold start imports the handler under it); a busy worker finishes
+        its invocation first."""
+        with self._changed:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+            self._changed.notify_all()
+        for worker in idle:
+            worker.stop()
 
     def close(self) -> None:
         with self._changed:
