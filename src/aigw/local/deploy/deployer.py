@@ -755,6 +755,38 @@ class Deployer:
         except ValueError as error:
             raise DeploymentError(str(error)) from None
 
+    def _create_lambda_version(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        # What SAM's AutoPublishAlias generates (with an alias on it). Every version runs the
+        # template's code: there is only one code here.
+        published = self.client("lambda").publish_version(
+            FunctionName=props["FunctionName"], Description=props.get("Description", "")
+        )
+        arn = published["FunctionArn"]
+        return DeployedResource(
+            logical_id,
+            "AWS::Lambda::Version",
+            arn,
+            {"FunctionArn": arn, "Version": published["Version"]},
+        )
+
+    def _create_lambda_alias(self, logical_id: str, props: dict[str, Any]) -> DeployedResource:
+        alias = self.client("lambda").create_alias(
+            FunctionName=props["FunctionName"],
+            Name=props["Name"],
+            FunctionVersion=props["FunctionVersion"],
+            Description=props.get("Description", ""),
+        )
+        if props.get("RoutingConfig") or props.get("ProvisionedConcurrencyConfig"):
+            self.report.notes.append(
+                (
+                    logical_id,
+                    "its RoutingConfig and ProvisionedConcurrencyConfig are accepted but every "
+                    "invocation runs the template's one code",
+                )
+            )
+        arn = alias["AliasArn"]
+        return DeployedResource(logical_id, "AWS::Lambda::Alias", arn, {"AliasArn": arn})
+
     def _create_lambda_eventinvokeconfig(
         self, logical_id: str, props: dict[str, Any]
     ) -> DeployedResource:

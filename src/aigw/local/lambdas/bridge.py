@@ -461,15 +461,20 @@ class LambdaBridge:
                 "Unhandled",
             )
         function = self._get(name_or_arn)
+        # Invoked through a version or an alias (…:function:name:Live), the context's ARN is
+        # the one it was invoked by, as on Lambda.
+        qualified = name_or_arn.startswith("arn:") and name_or_arn.count(":") >= 7
         with function.slot():
-            return self._invoke(function, event)
+            return self._invoke(function, event, name_or_arn if qualified else None)
 
-    def _invoke(self, function: _Function, event: Any) -> InvocationResult:
+    def _invoke(
+        self, function: _Function, event: Any, invoked_arn: str | None = None
+    ) -> InvocationResult:
         spec = function.spec
         request_id = str(uuid.uuid4())
         context = LambdaContext(
             function_name=spec.name,
-            invoked_function_arn=spec.arn,
+            invoked_function_arn=invoked_arn or spec.arn,
             memory_limit_in_mb=spec.memory_size,
             aws_request_id=request_id,
             log_group_name=f"/aws/lambda/{spec.name}",
@@ -548,7 +553,7 @@ class LambdaBridge:
         values = {
             "function_name": spec.name,
             "function_version": context.function_version,
-            "invoked_function_arn": spec.arn,
+            "invoked_function_arn": context.invoked_function_arn,
             "memory_limit_in_mb": spec.memory_size,
             "aws_request_id": request_id,
             "log_group_name": context.log_group_name,
