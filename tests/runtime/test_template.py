@@ -493,7 +493,7 @@ def test_given_invalid_sam_resource_when_loaded_then_translator_message_is_repor
         Resources:
           Chat:
             Type: AWS::Serverless::Function
-            Properties: {Handler: app.handler, Runtime: python3.11}
+            Properties: {Handler: app.handler, Runtime: python3.11, PackageType: Tar}
         """,
         sam=True,
     )

@@ -23,6 +23,10 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
 CODE_BUCKET = "aigw-local-code"
+#: A function's code when it names none (no ``CodeUri``, ``InlineCode`` or Globals
+#: ``CodeUri``): the template's directory, as ``sam build``/``sam deploy`` package it
+#: (aws-sam-cli ``SamBaseProvider.DEFAULT_CODEURI``).
+DEFAULT_CODE_URI = "."
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _NO_VALUE = object()  # what Ref AWS::NoValue resolves to: the parent drops the key or item
@@ -359,6 +363,7 @@ def load_template(
         raise TemplateError(f"{path} is not a CloudFormation template: it has no Resources")
     base_dir = path.parent
     template = _inline_includes(template, base_dir, "")
+    _apply_build_defaults(template)
     code_paths = _package_local_paths(template, base_dir)
     values = _parameter_values(template.get("Parameters") or {}, parameters or {})
     if "Transform" in template:
@@ -447,6 +452,32 @@ def _inline_includes(node: Any, base_dir: Path, where: str) -> Any:
         raise TemplateError(f"{where}: AWS::Include must name a local file offline: {location}")
     included = _read_document(_local_path(base_dir, location, f"{where} (AWS::Include)"))
     return {**included, **node} if node else included
+
+
+def _apply_build_defaults(template: dict[str, Any]) -> None:
+    """Fill in what ``sam build`` gives a function the template leaves to it.
+
+    A zip function with no code of its own or from ``Globals.Function.CodeUri`` is the
+    template's directory. A container-image function as ``sam init`` writes it has only
+    ``Metadata`` (Dockerfile, DockerContext, DockerTag): ``sam build`` builds the image and
+    writes its URI as ``ImageUri``; here it gets the name of a local image so the translator
+    accepts it, and the deployer reports the function as not run.
+    """
+    function_globals = (template.get("Globals") or {}).get("Function") or {}
+    for logical_id, spec in template["Resources"].items():
+        if not isinstance(spec, dict) or spec.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = spec.get("Properties")
+        if properties is None:
+            properties = spec["Properties"] = {}
+        if not isinstance(properties, dict):
+            continue
+        if properties.get("PackageType") == "Image":
+            if "ImageUri" not in properties:
+                tag = (spec.get("Metadata") or {}).get("DockerTag") or "latest"
+                properties["ImageUri"] = f"{logical_id.lower()}:{tag}"
+        elif not {"CodeUri", "InlineCode"} & (set(properties) | set(function_globals)):
+            properties["CodeUri"] = DEFAULT_CODE_URI
 
 
 def _package_local_paths(template: dict[str, Any], base_dir: Path) -> dict[str, Path]:
