@@ -1,7 +1,7 @@
 """Templates as ``sam init`` writes them, run before any ``sam build``: a new user's first
 touch. What ``sam build`` fills in is filled in the same way (a function's code is the
 template's directory when it names none; an image function gets an image URI), and what
-the runtime cannot run (an image) is said at deploy while the rest of
+the runtime cannot run (an image, a durable function) is said at deploy while the rest of
 the app deploys and serves.
 """
 
@@ -130,3 +130,48 @@ def test_given_an_image_function_without_image_uri_then_it_is_not_run_and_the_re
     assert zipped == (200, "zip")
     assert image["error"] == "Unhandled"
     assert image["payload"]["errorType"] == "Runtime.NotRunLocally"
+
+
+DURABLE_BESIDE_PLAIN = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  DurableFn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: durable/
+      Handler: app.handler
+      Runtime: python3.12
+      DurableConfig:
+        ExecutionTimeout: 900
+        RetentionPeriodInDays: 7
+  PlainFn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: plain/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Get:
+          Type: Api
+          Properties: {Path: /plain, Method: get}
+"""
+
+
+def test_given_a_durable_function_then_it_is_not_run_and_its_invocation_says_why(
+    tmp_path: Path,
+) -> None:
+    template = _app(
+        tmp_path, DURABLE_BESIDE_PLAIN, {"durable/app.py": "durable", "plain/app.py": "plain"}
+    )
+
+    with LocalRuntime(template, time_scale=0.001) as runtime:
+        report = runtime.report
+        durable = _invoke(runtime, "DurableFn")
+        plain = _get(runtime, "/Prod/plain")
+
+    [(logical_id, _, why)] = report.not_run
+    assert logical_id == "DurableFn"
+    assert "DurableConfig" in why
+    assert durable["payload"]["errorType"] == "Runtime.NotRunLocally"
+    assert "DurableConfig" in durable["payload"]["errorMessage"]
+    assert plain == (200, "plain")

@@ -159,6 +159,12 @@ def _why_not_runnable(runtime: str, props: dict[str, Any]) -> str | None:
     container image."""
     if props.get("PackageType") == "Image":
         return "a container image function: the local runtime runs Python code from CodeUri"
+    if props.get("DurableConfig"):
+        return (
+            "a durable function (DurableConfig): the local runtime does not run durable "
+            "executions (the execution envelope, checkpoints and replay its durable execution "
+            "SDK needs); invocations fail with Runtime.NotRunLocally, the rest of the app runs"
+        )
     if python_version(runtime) is None:
         return (
             f"runtime {runtime or '(none)'}: the local runtime runs Python handlers only; "
