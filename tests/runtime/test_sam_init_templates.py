@@ -1,8 +1,8 @@
 """Templates as ``sam init`` writes them, run before any ``sam build``: a new user's first
 touch. What ``sam build`` fills in is filled in the same way (a function's code is the
 template's directory when it names none; an image function gets an image URI), and what
-the runtime cannot run (an image, a durable function) is said at deploy while the rest of
-the app deploys and serves.
+the runtime cannot run (an image, a durable function) or runs differently (EFS, SnapStart,
+code signing) is said at deploy while the rest of the app deploys and serves.
 """
 
 from __future__ import annotations
@@ -175,3 +175,52 @@ def test_given_a_durable_function_then_it_is_not_run_and_its_invocation_says_why
     assert durable["payload"]["errorType"] == "Runtime.NotRunLocally"
     assert "DurableConfig" in durable["payload"]["errorMessage"]
     assert plain == (200, "plain")
+
+
+SETTINGS = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Configured:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      FileSystemConfigs:
+        - Arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0
+          LocalMountPath: /mnt/efs
+      SnapStart: {ApplyOn: PublishedVersions}
+      CodeSigningConfigArn: !Join
+        - ":"
+        - [arn, aws, lambda, us-east-1, "123456789012", code-signing-config, csc-0123456789abcdef0]
+      Tracing: Active
+  Plain:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      SnapStart: {ApplyOn: None}
+      Tracing: Active
+"""
+
+
+def test_given_efs_snapstart_and_code_signing_then_each_is_noted_and_the_function_runs(
+    tmp_path: Path,
+) -> None:
+    template = _app(tmp_path, SETTINGS, {"src/app.py": "ran"})
+
+    with LocalRuntime(template, time_scale=0.001) as runtime:
+        report = runtime.report
+        configured = _invoke(runtime, "Configured")
+
+    notes = [what for lid, what in report.notes if lid == "Configured"]
+    assert [note.split(":")[0] for note in notes] == [
+        "FileSystemConfigs",
+        "SnapStart",
+        "CodeSigningConfigArn",
+    ]
+    assert "/mnt/efs" in notes[0]
+    assert [lid for lid, _ in report.notes if lid == "Plain"] == []  # nothing to say
+    assert report.not_run == []
+    assert configured == {"error": None, "payload": {"statusCode": 200, "body": "ran"}}

@@ -173,6 +173,33 @@ def _why_not_runnable(runtime: str, props: dict[str, Any]) -> str | None:
     return None
 
 
+def _settings_not_emulated(props: dict[str, Any]) -> list[str]:
+    """What a runnable function is configured with that changes how it behaves on Lambda and
+    that the local runtime does not do, each said as a deploy note."""
+    notes = []
+    mounts = [
+        str(config.get("LocalMountPath"))
+        for config in props.get("FileSystemConfigs") or []
+        if isinstance(config, dict)
+    ]
+    if mounts:
+        notes.append(
+            f"FileSystemConfigs: no EFS file system is mounted at {', '.join(mounts)}: the "
+            "handler's files there are this machine's (usually none), not the shared file system's"
+        )
+    if (props.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions":
+        notes.append(
+            "SnapStart: not emulated: every execution environment runs the initialization "
+            "code itself and no runtime hook (before snapshot, after restore) is called"
+        )
+    if props.get("CodeSigningConfigArn"):
+        notes.append(
+            "CodeSigningConfigArn: the code is not checked for a signature: it runs from "
+            "CodeUri, where Lambda with an Enforce policy refuses unsigned code"
+        )
+    return notes
+
+
 def _needs_newer_python(runtime: str, code_dir: Path) -> str | None:
     """Where the function's code needs its runtime's Python, newer than this process's
     (the first file and line this interpreter cannot parse); None when this one will do."""
@@ -611,6 +638,7 @@ class Deployer:
             resource = DeployedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
             raise NotRunLocally(resource, why_not)
         code_dir = self._code_dir(logical_id, props.get("Code", {}))
+        self.report.notes.extend((logical_id, note) for note in _settings_not_emulated(props))
         # As CloudFormation writes them: a YAML boolean reaches the handler as "false".
         variables = {
             key: cfn_text(value)
