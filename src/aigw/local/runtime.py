@@ -31,6 +31,7 @@ import boto3
 from moto import mock_aws
 
 from aigw.local import engine
+from aigw.local.deploy import stack as cfn_stack
 from aigw.local.deploy.deployer import DeployedResource, Deployer, DeploymentReport
 from aigw.local.deploy.template import CfnTemplate, load_template
 from aigw.local.engine import api_gateway_invoke
@@ -87,6 +88,8 @@ class LocalRuntime:
         self.report = DeploymentReport()
         self.resources: dict[str, DeployedResource] = {}
         self.template: CfnTemplate | None = None
+        #: The deployment as moto's CloudFormation describes it (DescribeStacks, …).
+        self.stack: cfn_stack.DeployedStack | None = None
         self._deployer: Deployer | None = None
         self._mock: Any = None
         self._session: boto3.session.Session | None = None
@@ -150,10 +153,26 @@ class LocalRuntime:
         self.template, self._deployer = template, deployer
         self.resources = deployer.resources
         self.report = deployer.deploy(strict=self.strict)
+        self._record_stack(template, deployer)
         for line in self.report.describe():
             LOG.info("%s", line)
         self.schedules.start()
         api_gateway_invoke.set_api_router(self._api_by_id)
+
+    def _record_stack(self, template: CfnTemplate, deployer: Deployer) -> None:
+        """Describe the deployment as the CloudFormation stack ``stack_name``, so programs
+        that look the app up through CloudFormation (DescribeStacks' Outputs,
+        ListStackResources) find it, here and through the served endpoint."""
+        outputs, problems = cfn_stack.resolve_outputs(template, deployer)
+        for key, why in problems:
+            self.report.notes.append((f"Outputs.{key}", f"left out of the stack: {why}"))
+        self.stack = cfn_stack.DeployedStack(
+            template,
+            deployer.resources,
+            outputs,
+            template_body=self.template_path.read_text(encoding="utf-8"),
+        )
+        cfn_stack.record(self.stack)
 
     def stop(self) -> None:
         global _active
@@ -174,6 +193,9 @@ class LocalRuntime:
             self._stop_listening = None
         engine.set_time_scale(1.0)
         admission.set_limit(DEFAULT_ADMISSION_LIMIT)
+        if self.stack is not None:
+            cfn_stack.forget(self.stack)
+            self.stack = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -217,6 +239,19 @@ class LocalRuntime:
     def arn(self, logical_id: str) -> str:
         resource = self.resource(logical_id)
         return resource.attributes.get("Arn") or resource.ref
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """The template's Outputs by key, as DescribeStacks gives them: resolved, those whose
+        Condition is false left out; while ``aigw local`` serves an API, a URL the template
+        builds for it (``https://${Api}.execute-api...``) names where it is served."""
+        return self.stack.output_values() if self.stack is not None else {}
+
+    def serve_api_urls(self, api_urls: dict[str, str]) -> None:
+        """Outputs name the APIs in ``api_urls`` (API id -> served base URL) from now on;
+        ``{}`` goes back to the URLs the template builds. Called by ``LocalServer``."""
+        if self.stack is not None:
+            self.stack.serve_api_urls(api_urls)
 
     def resolve(self, value: Any) -> Any:
         """Template ``value`` with its intrinsics resolved against the deployed resources.

@@ -87,6 +87,9 @@ class CfnTemplate:
     ) -> None:
         self.parameters = parameters
         self.outputs: dict[str, Any] = template.get("Outputs") or {}
+        self.description: str | None = template.get("Description")
+        #: The declared parameters (``NoEcho`` ones are masked where the stack is described).
+        self.parameter_specs: dict[str, Any] = template.get("Parameters") or {}
         self.region, self.account_id, self.stack_name = region, account_id, stack_name
         self.base_dir = base_dir
         self._code_paths = code_paths
@@ -102,6 +105,7 @@ class CfnTemplate:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NotificationARNs": [],
         }
+        self.stack_id: str = self._pseudo["AWS::StackId"]
         self._intrinsics = {
             "Ref": self._ref,
             "Fn::GetAtt": self._get_att,
