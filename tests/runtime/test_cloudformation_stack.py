@@ -5,14 +5,21 @@ app through CloudFormation, as the integration tests ``sam init`` writes do
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import botocore.session
 import pytest
 
+from aigw.local.deploy.stack import served
 from aigw.local.runtime import LocalRuntime
+from aigw.local.serve import LocalServer
 
 HANDLER = """
+import json
 
 
 def lambda_handler(event, context):
@@ -64,6 +71,22 @@ Outputs:
     Value: hidden
   Imported:
     Value: !ImportValue other-stack-value
+"""
+
+#: What a sam-init integration test does, in another process (AWS_ENDPOINT_URL, …).
+SAM_INIT_STYLE_TEST = """
+import json, os, urllib.request
+import boto3
+
+stack_name = os.environ["AWS_SAM_STACK_NAME"]
+client = boto3.client("cloudformation")
+outputs = client.describe_stacks(StackName=stack_name)["Stacks"][0]["Outputs"]
+url = [o for o in outputs if o["OutputKey"] == "HelloWorldApi"][0]["OutputValue"]
+resources = client.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+table = [r for r in resources if r["LogicalResourceId"] == "Table"][0]["PhysicalResourceId"]
+boto3.client("dynamodb").describe_table(TableName=table)
+with urllib.request.urlopen(url, timeout=30) as answer:
+    print(json.dumps({"url": url, "status": answer.status, "body": json.loads(answer.read())}))
 """
 
 
@@ -174,3 +197,55 @@ def test_the_answers_have_the_shapes_of_botocores_cloudformation_model() -> None
         "ResourceStatus",
     }
     assert "PhysicalResourceId" in summary.members
+
+
+def test_another_process_finds_the_served_api_in_the_outputs_and_calls_it(
+    hello: LocalRuntime,
+) -> None:
+    server = LocalServer(hello)
+    urls = server.start()
+    try:
+        env = {
+            **os.environ,
+            "AWS_SAM_STACK_NAME": "aigw-local",
+            "AWS_ENDPOINT_URL": urls["AWS endpoint"],
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        completed = subprocess.run(
+            [sys.executable, "-c", SAM_INIT_STYLE_TEST],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert completed.returncode == 0, completed.stderr
+        served_outputs = dict(hello.outputs)
+    finally:
+        server.stop()
+
+    answer = json.loads(completed.stdout)
+    assert answer == {
+        "url": f"{urls['REST API']}/hello/",
+        "status": 200,
+        "body": {"message": "hello world"},
+    }
+    assert served_outputs["HelloWorldApi"] == f"{urls['REST API']}/hello/"
+    # Not served any more: the URL the template builds again.
+    assert hello.outputs["HelloWorldApi"].startswith("https://")
+
+
+def test_only_the_served_apis_urls_are_replaced_the_path_kept() -> None:
+    served_at = {"abc123": "http://127.0.0.1:3000", "ws9": "ws://127.0.0.1:3001"}
+
+    assert (
+        served("https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/hello/", served_at)
+        == "http://127.0.0.1:3000/Prod/hello/"
+    )
+    assert served("wss://ws9.execute-api.us-east-1.amazonaws.com/Prod", served_at) == (
+        "ws://127.0.0.1:3001/Prod"
+    )
+    other = "https://zzz.execute-api.us-east-1.amazonaws.com/Prod"
+    assert served(other, served_at) == other
+    assert served("arn:aws:lambda:us-east-1:123456789012:function:f", served_at).startswith("arn:")

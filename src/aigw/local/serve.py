@@ -59,6 +59,7 @@ class LocalServer:
             for i, logical_id in enumerate(apis)
         }
         websockets = _of_type(runtime, "AWS::ApiGatewayV2::Api", "WEBSOCKET")
+        self._websocket_id = websockets[0] if len(websockets) == 1 else None
         self.websocket = (
             LocalWebSocketServer(runtime, host, ws_port, logical_id=websockets[0])
             if len(websockets) == 1
@@ -88,12 +89,21 @@ class LocalServer:
         # Presigned URLs the functions hand out must reach S3 from other processes, as they
         # do on AWS: the functions' S3 clients use the served endpoint.
         self.runtime.bridge.environment["AWS_ENDPOINT_URL_S3"] = urls["AWS endpoint"]
+        # The stack's outputs name the served APIs (what a user can reach), not AWS's hosts.
+        served = {
+            self.runtime.physical_id(logical_id): server.base_url
+            for logical_id, server in self.http.items()
+        }
+        if self.websocket is not None and self._websocket_id is not None:
+            served[self.runtime.physical_id(self._websocket_id)] = self.websocket.url
+        self.runtime.serve_api_urls(served)
         if self.state is not None:
             self.state.start()
         self.urls = urls
         return urls
 
     def stop(self) -> None:
+        self.runtime.serve_api_urls({})
         try:
             if self.websocket is not None:
                 self.websocket.stop()
