@@ -38,3 +38,45 @@ def test_given_aigw_local_when_started_then_it_serves_the_api_and_stops_cleanly(
     assert not _listening(rest)
     assert not _listening(banner["WebSocket"])
     assert not _listening(banner["AWS endpoint"])
+
+
+HELLO_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  HelloWorldFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello_world/
+      Handler: app.lambda_handler
+      Runtime: python3.12
+      Events:
+        HelloWorld:
+          Type: Api
+          Properties: {Path: /hello, Method: get}
+Outputs:
+  HelloWorldApi:
+    Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod/hello/"
+  HelloWorldFunction:
+    Value: !GetAtt HelloWorldFunction.Arn
+"""
+
+
+def test_given_a_template_with_outputs_then_the_banner_prints_them_naming_the_served_api(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "hello_world").mkdir()
+    (tmp_path / "hello_world" / "app.py").write_text(
+        "def lambda_handler(event, context):\n"
+        '    return {"statusCode": 200, "body": \'{"message": "hello world"}\'}\n'
+    )
+    (tmp_path / "template.yaml").write_text(HELLO_TEMPLATE)
+    with aigw_local("--template", str(tmp_path / "template.yaml"), "--providers", "none") as banner:
+        api = banner["Output HelloWorldApi"]
+        answer = requests.get(api, timeout=10)
+
+        assert api == f"{banner['REST API']}/hello/"
+        assert answer.status_code == 200
+        assert answer.json() == {"message": "hello world"}
+        assert banner["Output HelloWorldFunction"] == (
+            "arn:aws:lambda:us-east-1:123456789012:function:aigw-local-HelloWorldFunction"
+        )

@@ -226,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             for name, url in urls.items():
                 print(f"{name}: {url}")
+            for key, value in runtime.outputs.items():
+                print(f"Output {key}: {value}")
             for line in server.describe():
                 print(f"Deployed: {line}")
             if server.state is not None and restored is not None:
