@@ -281,3 +281,67 @@ def test_a_kinesis_stream_is_created_and_its_mapping_delivers_batches_of_records
         ]
     ]
     assert report.not_run == []
+
+
+KINESIS_PARTIAL = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Stream:
+    Type: AWS::Kinesis::Stream
+    Properties: {ShardCount: 1}
+  Calls:
+    Type: AWS::SQS::Queue
+  Reader:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Handler: index.handler
+      Environment:
+        Variables: {CALLS: !Ref Calls}
+      InlineCode: |
+        import base64, os, boto3
+        sqs = boto3.client("sqs")
+        failed = set()
+
+        def handler(event, context):
+            keys = [r["kinesis"]["partitionKey"] for r in event["Records"]]
+            sqs.send_message(QueueUrl=os.environ["CALLS"], MessageBody=",".join(keys))
+            for record in event["Records"]:
+                if record["kinesis"]["partitionKey"] == "b" and "b" not in failed:
+                    failed.add("b")
+                    return {"batchItemFailures": [
+                        {"itemIdentifier": record["kinesis"]["sequenceNumber"]}]}
+            return {"batchItemFailures": []}
+      Events:
+        Records:
+          Type: Kinesis
+          Properties:
+            Stream: !GetAtt Stream.Arn
+            StartingPosition: LATEST
+            BatchSize: 10
+            FunctionResponseTypes: [ReportBatchItemFailures]
+"""
+
+
+def test_a_kinesis_batch_reporting_one_failed_record_is_retried_from_it(tmp_path: Path) -> None:
+    # The Lambda Developer Guide's partial batch response holds for Kinesis as for DynamoDB
+    # streams: the batch is retried from the lowest sequence number the function names.
+    template = tmp_path / "template.yaml"
+    template.write_text(KINESIS_PARTIAL)
+    with LocalRuntime(template, time_scale=0.001) as runtime:
+        kinesis, sqs = runtime.client("kinesis"), runtime.client("sqs")
+        with runtime.bridge.async_invoker.held():
+            kinesis.put_records(
+                StreamName=runtime.physical_id("Stream"),
+                Records=[{"Data": b"{}", "PartitionKey": key} for key in "abc"],
+            )
+        runtime.drain()
+        queue = runtime.physical_id("Calls")
+        calls = [
+            message["Body"]
+            for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+        ]
+
+    assert calls == ["a,b,c", "b,c"]

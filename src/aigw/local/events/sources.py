@@ -358,10 +358,6 @@ class EventSources:
             return "dropped"
         mapping = self.stream_mappings.get((function_arn, source), StreamMapping())
         region = backend.region_name
-        # Lambda retries a failing stream batch until the records expire (-1) or the
-        # mapping's MaximumRetryAttempts; locally an unbounded retry would wedge the shard.
-        retries = mapping.maximum_retry_attempts
-        attempts = retries + 1 if retries >= 0 else STREAM_ATTEMPTS_WHEN_UNBOUNDED
         for item in items:
             record = item.to_json()
             dynamodb = dict(record["dynamodb"])
@@ -379,16 +375,7 @@ class EventSources:
             }
             if not matches_filters(mapping.filters, stream_record):
                 continue  # Lambda's event filtering: dropped without an invocation
-            self.bridge.async_invoker.submit(
-                function_arn,
-                stream_record,
-                source=f"stream {source}",
-                batch_size=mapping.batch_size,
-                attempts=attempts,
-                bisect=mapping.bisect,
-                on_failure=mapping.on_failure,
-                report_item_failures=mapping.report_batch_item_failures,
-            )
+            self._submit_stream_record(function_arn, stream_record, source, mapping)
         # A truthy answer tells moto's shard the records were taken (it clears its buffer).
         return "queued"
 
@@ -424,8 +411,6 @@ class EventSources:
         mapping = self.stream_mappings.get((function_name, kinesis_stream), StreamMapping())
         if not mapping.enabled():
             return
-        retries = mapping.maximum_retry_attempts
-        attempts = retries + 1 if retries >= 0 else STREAM_ATTEMPTS_WHEN_UNBOUNDED
         role = backend.get_function(function_name).role
         record = {
             "kinesis": {
@@ -451,14 +436,25 @@ class EventSources:
             subject["data"] = json.loads(subject["data"])
         if not matches_filters(mapping.filters, subject):
             return
+        self._submit_stream_record(function_name, record, kinesis_stream, mapping)
+
+    def _submit_stream_record(
+        self, function: str, record: dict[str, Any], source: str, mapping: StreamMapping
+    ) -> None:
+        """Queue a DynamoDB or Kinesis record for its mapping's batches, retries, halving
+        and partial batch responses."""
+        # Lambda retries a failing stream batch until the records expire (-1) or the
+        # mapping's MaximumRetryAttempts; locally an unbounded retry would wedge the shard.
+        retries = mapping.maximum_retry_attempts
         self.bridge.async_invoker.submit(
-            function_name,
+            function,
             record,
-            source=f"stream {kinesis_stream}",
+            source=f"stream {source}",
             batch_size=mapping.batch_size,
-            attempts=attempts,
+            attempts=retries + 1 if retries >= 0 else STREAM_ATTEMPTS_WHEN_UNBOUNDED,
             bisect=mapping.bisect,
             on_failure=mapping.on_failure,
+            report_item_failures=mapping.report_batch_item_failures,
         )
 
     # ------------------------------------------------------------------ EventBridge
